@@ -1,0 +1,96 @@
+"""Evaluation: the study's classification report, the confusion matrix, per-example predictions.
+
+Computing is kept apart from drawing (plots.py draws); results are plain dicts and arrays so
+they can be saved with a run and read back without TensorFlow.
+"""
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+from emotion_core.data.prepare import scale
+from emotion_core.labels import EMOTIONS, NUM_CLASSES
+from emotion_core.runs import write_json_atomic
+
+
+def predict_probabilities(model, images, *, batch_size=256, tta=False, progress=None):
+    """Class probabilities for uint8 faces.
+
+    Args:
+        images: uint8 array (n, 48, 48).
+        tta: also predict the mirrored faces and average (test-time augmentation).
+        progress: optional callable(done, total).
+    Returns:
+        float32 array (n, 7), rows summing to 1.
+    """
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        batch = scale(images[start:start + batch_size])
+        probs = np.asarray(model(batch, training=False))
+        if tta:
+            probs = (probs + np.asarray(model(batch[:, :, ::-1], training=False))) / 2
+        outputs.append(probs)
+        if progress:
+            progress(min(start + batch_size, len(images)), len(images))
+    return np.concatenate(outputs).astype(np.float32) if outputs else np.zeros((0, NUM_CLASSES), np.float32)
+
+
+def report(y_true, y_pred):
+    """The classification report as a dict: per-class precision/recall/f1/support plus
+    accuracy, macro and weighted averages, `n`, `macro_f1` and the confusion matrix.
+
+    Args:
+        y_true, y_pred: int arrays (n,) of canonical class indices.
+    """
+    labels = list(range(NUM_CLASSES))
+    table = classification_report(
+        y_true, y_pred, labels=labels, target_names=list(EMOTIONS), output_dict=True, zero_division=0
+    )
+    per_class = {name: {k: float(v) for k, v in table[name].items()} for name in EMOTIONS}
+    for name in per_class:
+        per_class[name]["support"] = int(per_class[name]["support"])
+    return {
+        "n": int(len(y_true)),
+        "accuracy": float(np.mean(np.asarray(y_true) == np.asarray(y_pred))) if len(y_true) else 0.0,
+        "macro_f1": float(table["macro avg"]["f1-score"]),
+        "weighted_f1": float(table["weighted avg"]["f1-score"]),
+        "macro_avg": {k: float(v) for k, v in table["macro avg"].items()},
+        "weighted_avg": {k: float(v) for k, v in table["weighted avg"].items()},
+        "per_class": per_class,
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "class_names": list(EMOTIONS),
+    }
+
+
+def evaluate(model, dataset, *, tta=False, progress=None):
+    """Predict a labelled Dataset; returns (report dict, probabilities (n, 7))."""
+    probabilities = predict_probabilities(model, dataset.images, tta=tta, progress=progress)
+    result = report(dataset.labels, probabilities.argmax(axis=1))
+    result["data"] = dataset.description
+    result["tta"] = bool(tta)
+    return result, probabilities
+
+
+def save_evaluation(run_dir, result, dataset, probabilities):
+    """Write evaluation.json and predictions.npz (indices, names, true labels, probabilities)."""
+    run_dir = Path(run_dir)
+    tmp = run_dir / ".predictions.tmp.npz"
+    np.savez(
+        tmp,
+        indices=np.arange(len(dataset), dtype=np.int64),
+        names=np.asarray(dataset.names),
+        true=dataset.labels.astype(np.int64),
+        probabilities=probabilities.astype(np.float32),
+    )
+    tmp.replace(run_dir / "predictions.npz")
+    write_json_atomic(run_dir / "evaluation.json", result)
+
+
+def load_predictions(run_dir):
+    """predictions.npz of a run as a dict of arrays, or None when the run has none."""
+    path = Path(run_dir) / "predictions.npz"
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}

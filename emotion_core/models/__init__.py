@@ -1,0 +1,12 @@
+"""Model architectures by name. Importing this package registers every architecture."""
+
+from emotion_core.models import cnn  # noqa: F401  (registers the study's CNNs)
+from emotion_core.models.registry import (
+    ModelSpec,
+    UnknownModelError,
+    build_model,
+    get_spec,
+    model_names,
+)
+
+__all__ = ["ModelSpec", "UnknownModelError", "build_model", "get_spec", "model_names"]

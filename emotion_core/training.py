@@ -1,0 +1,178 @@
+"""One training loop for the CLI and the app; everything it learns goes into the run folder."""
+
+import signal
+import warnings
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from emotion_core import runs
+from emotion_core.augment import AugmentConfig, augment_fn, build_augmenter
+from emotion_core.config import TrainConfig, library_versions
+from emotion_core.data import DataError, has_split, load_data
+from emotion_core.data.prepare import (
+    IMBALANCE_STRATEGIES,
+    balance_by_augmentation,
+    class_weights,
+    split_train_validation,
+)
+from emotion_core.evaluation import evaluate, save_evaluation
+from emotion_core.labels import NUM_CLASSES
+from emotion_core.model_io import load_model, save_model_atomic
+from emotion_core.models import build_model, get_spec
+from emotion_core.training_callbacks import RunRecorder, StopOnRequest
+
+
+def start_run(config, *, root=None):
+    """Create the run folder for `config` (config.json first) without training yet."""
+    get_spec(config.model)  # an unknown model fails here, before a folder exists
+    if config.imbalance not in IMBALANCE_STRATEGIES:
+        raise ValueError(f"unknown imbalance strategy {config.imbalance!r}; use {', '.join(IMBALANCE_STRATEGIES)}")
+    record = dict(config.to_dict(), versions=library_versions())
+    return runs.create_run(record, root=root, model_name=config.model)
+
+
+def train(config, *, root=None, run_dir=None, callbacks=()):
+    """Train `config` into a run folder (a new one, or `run_dir` made by `start_run`).
+
+    Returns the run folder. The folder records the outcome whatever happens: `finished`,
+    `stopped` (stop file or SIGTERM/SIGINT), or `failed` with the error.
+    """
+    run_dir = Path(run_dir) if run_dir else start_run(config, root=root)
+    _stop_on_signals(run_dir)
+    try:
+        _train_into(run_dir, config, callbacks)
+    except BaseException as error:
+        runs.write_status(run_dir, runs.FAILED, error=f"{type(error).__name__}: {error}",
+                          traceback=traceback.format_exc()[-4000:])
+        raise
+    return run_dir
+
+
+def _stop_on_signals(run_dir):
+    """Turn SIGTERM and Ctrl-C into a stop request, so a stopped run still saves and evaluates."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: runs.request_stop(run_dir))
+
+
+def _train_into(run_dir, config, extra_callbacks):
+    keras.utils.set_random_seed(config.seed)
+    runs.write_status(run_dir, runs.RUNNING, phase="loading data")
+    train_data, val_data, weights = prepare_data(config)
+    steps = int(np.ceil(len(train_data[1]) / config.batch_size))
+    model = build_model(config.model)
+    model.compile(
+        optimizer=keras.optimizers.Adam(_learning_rate(config, steps)),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        metrics=["accuracy"],
+    )
+    augmenter = None if config.augment.is_identity() else build_augmenter(config.augment, seed=config.seed)
+    train_ds = make_dataset(*train_data, batch_size=config.batch_size, augmenter=augmenter, seed=config.seed)
+    val_ds = make_dataset(*val_data, batch_size=256)
+    recorder = RunRecorder(run_dir, epochs=config.epochs, steps_per_epoch=steps,
+                           n_train=len(train_data[1]), n_val=len(val_data[1]))
+    callbacks = [StopOnRequest(run_dir), recorder, *_schedule_callbacks(config), *extra_callbacks]
+    started = time.time()
+    with warnings.catch_warnings():  # Keras warns that shuffle=True is ignored for tf.data; we shuffle ourselves
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, class_weight=weights,
+                  callbacks=callbacks, verbose=0)
+    state = runs.STOPPED if runs.stop_requested(run_dir) else runs.FINISHED
+    if not (run_dir / "model.keras").exists():  # stopped before the first epoch ended
+        save_model_atomic(model, run_dir / "model.keras")
+    runs.write_status(run_dir, runs.RUNNING, phase="evaluating", epochs_done=recorder.epochs_done)
+    evaluation = _evaluate_best(run_dir, config)
+    runs.write_status(run_dir, state, epochs_done=recorder.epochs_done, train_seconds=time.time() - started,
+                      best_val_accuracy=recorder.best_val_accuracy, test_accuracy=evaluation.get("accuracy"))
+
+
+def prepare_data(config):
+    """Load, split 80/20 stratified, and apply the imbalance strategy to the training part only.
+
+    Returns ((train_images, train_labels), (val_images, val_labels), class_weight or None).
+    """
+    dataset = load_data(config.data, split="train")
+    if config.limit and config.limit < len(dataset):
+        keep, _ = split_train_validation(dataset.labels, validation_fraction=1 - config.limit / len(dataset),
+                                         seed=config.seed)
+        dataset = dataset.subset(np.sort(keep))
+    train_idx, val_idx = split_train_validation(dataset.labels, validation_fraction=config.validation_fraction,
+                                                seed=config.seed)
+    x_train, y_train = dataset.images[train_idx], dataset.labels[train_idx]
+    weights = None
+    if config.imbalance == "class_weight":
+        weights = class_weights(y_train)
+    elif config.imbalance == "balance":
+        recipe = config.augment if not config.augment.is_identity() else AugmentConfig()
+        x_train, y_train = balance_by_augmentation(x_train, y_train, augment_fn(recipe, seed=config.seed),
+                                                   seed=config.seed)
+    return (x_train, y_train), (dataset.images[val_idx], dataset.labels[val_idx]), weights
+
+
+def make_dataset(images, labels, *, batch_size, augmenter=None, seed=None):
+    """A tf.data pipeline: cached uint8 in memory, shuffled, batched, scaled and augmented on-graph.
+
+    Augmenting whole batches (not single images) is what keeps a small CPU busy with
+    convolutions instead of Python-level per-image work.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
+    if augmenter is not None or seed is not None:
+        ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(_to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
+    if augmenter is not None:
+        ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _to_model_input(images, labels):
+    x = tf.cast(images, tf.float32)[..., None] / 255.0
+    return x, tf.one_hot(labels, NUM_CLASSES)
+
+
+def _learning_rate(config, steps_per_epoch):
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=config.epochs * steps_per_epoch)
+    if config.lr_schedule != "constant":
+        raise ValueError(f"unknown learning-rate schedule {config.lr_schedule!r}; use constant or cosine")
+    return config.learning_rate
+
+
+def _schedule_callbacks(config):
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)]
+    if config.reduce_lr and config.lr_schedule == "constant":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                           patience=max(1, config.patience // 2)))
+    return callbacks
+
+
+def _evaluate_best(run_dir, config):
+    """Evaluate the best checkpoint on the test split (or validation split when there is none)."""
+    model = load_model(run_dir)
+    try:
+        test = load_test_data(config)
+    except DataError:
+        test = None
+    if test is None:
+        (_, _), (x_val, y_val), _ = prepare_data(config)
+        from emotion_core.data import Dataset
+
+        test = Dataset(x_val, y_val, f"validation split of {config.data}")
+    result, probabilities = evaluate(model, test)
+    save_evaluation(run_dir, result, test, probabilities)
+    return result
+
+
+def load_test_data(config):
+    """The labelled test set for a config: `test_data`, else the source's test split, else None."""
+    if config.test_data:
+        return load_data(config.test_data, split="test")
+    if has_split(config.data, "test"):
+        return load_data(config.data, split="test")
+    return None

@@ -1,0 +1,71 @@
+"""Small Keras callbacks that report training into the run folder (the app's message bus)."""
+
+import time
+
+import keras
+import numpy as np
+
+from emotion_core import runs
+from emotion_core.model_io import save_model_atomic
+
+STATUS_EVERY_S = 1.0  # how often batch progress is written; often enough for a live progress bar
+
+
+class StopOnRequest(keras.callbacks.Callback):
+    """Stops training within a batch of a `stop` file appearing in the run folder."""
+
+    def __init__(self, run_dir):
+        super().__init__()
+        self.run_dir = run_dir
+
+    def on_train_batch_end(self, batch, logs=None):
+        if runs.stop_requested(self.run_dir):
+            self.model.stop_training = True
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Appends a metrics line per epoch, keeps the best model by val_accuracy, and
+    heartbeats batch progress into status.json."""
+
+    def __init__(self, run_dir, *, epochs, steps_per_epoch, n_train, n_val):
+        super().__init__()
+        self.run_dir = run_dir
+        self.progress = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "n_train": n_train, "n_val": n_val}
+        self.best_val_accuracy = None
+        self.epochs_done = 0
+        self._started = self._epoch_started = self._last_status = time.time()
+
+    def on_train_begin(self, logs=None):
+        self._started = time.time()
+        self._write_status(epoch=0, batch=0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_started = time.time()
+        self._write_status(epoch=epoch, batch=0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.time() - self._last_status >= STATUS_EVERY_S:
+            self._write_status(epoch=self.epochs_done, batch=batch + 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.epochs_done = epoch + 1
+        record = {"epoch": epoch + 1, **{k: float(v) for k, v in logs.items() if np.isscalar(v)},
+                  "lr": self._learning_rate(), "epoch_seconds": time.time() - self._epoch_started,
+                  "elapsed_seconds": time.time() - self._started, "time": time.time()}
+        record.pop("learning_rate", None)
+        runs.append_metrics(self.run_dir, record)
+        val_accuracy = logs.get("val_accuracy")
+        if val_accuracy is not None and (self.best_val_accuracy is None or val_accuracy > self.best_val_accuracy):
+            self.best_val_accuracy = float(val_accuracy)
+            save_model_atomic(self.model, self.run_dir / "model.keras")
+        self._write_status(epoch=self.epochs_done, batch=0)
+
+    def _learning_rate(self):
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def _write_status(self, *, epoch, batch):
+        self._last_status = time.time()
+        runs.write_status(self.run_dir, runs.RUNNING, phase="training", epoch=epoch, batch=batch,
+                          elapsed_seconds=time.time() - self._started,
+                          best_val_accuracy=self.best_val_accuracy, **self.progress)

@@ -1,0 +1,57 @@
+"""Shared fixtures: tiny data the tests write themselves, and isolated runs/cache folders."""
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from emotion_core.labels import EMOTIONS, csv_code_of  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+FER2013_DIR = SHARED_DATA / "fer2013"
+PHOTOS_DIR = SHARED_DATA / "photos"
+
+
+@pytest.fixture(autouse=True)
+def isolated_folders(tmp_path, monkeypatch):
+    """Every test gets its own runs root and dataset cache, so tests never see each other's files."""
+    monkeypatch.setenv("EMOTION_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("EMOTION_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def face_image(label, index):
+    """A distinct 48x48 image per (label, index): brightness encodes the label, so tests can check mapping."""
+    rng = np.random.default_rng(label * 100 + index)
+    image = rng.integers(0, 30, size=(48, 48)).astype(np.uint8)
+    image[10:20, 10:20] = 30 * label + 20
+    return image
+
+
+@pytest.fixture
+def kaggle_root(tmp_path):
+    """A Kaggle-layout root: train/<class>/ with 3 images per class, test/<class>/ with 1."""
+    root = tmp_path / "fer_kaggle"
+    for split, per_class in (("train", 3), ("test", 1)):
+        for label, name in enumerate(EMOTIONS):
+            folder = root / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                cv2.imwrite(str(folder / f"{split}_{i}.png"), face_image(label, i))
+    return root
+
+
+@pytest.fixture
+def fer_csv(tmp_path):
+    """A 21-row fer2013.csv: per class 2 Training rows and 1 PublicTest row, same pixels as kaggle_root."""
+    lines = ["emotion,pixels,Usage"]
+    for label in range(len(EMOTIONS)):
+        for i, usage in ((0, "Training"), (1, "Training"), (0, "PublicTest")):
+            pixels = " ".join(str(v) for v in face_image(label, i).ravel())
+            lines.append(f"{csv_code_of(label)},{pixels},{usage}")
+    path = tmp_path / "fer2013.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path

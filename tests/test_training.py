@@ -1,0 +1,96 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emotion_core import runs
+from emotion_core.config import TrainConfig
+from emotion_core.model_io import load_model
+from emotion_core.training import train
+
+TINY = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, batch_size=32)
+
+
+def test_one_epoch_run_leaves_a_complete_run_folder(tmp_path):
+    run_dir = train(TINY, root=tmp_path / "runs")
+    assert {"config.json", "metrics.jsonl", "status.json", "model.keras", "evaluation.json",
+            "predictions.npz"} <= {p.name for p in run_dir.iterdir()}
+    config = json.loads((run_dir / "config.json").read_text())
+    assert TrainConfig.from_dict(config) == TINY and "tensorflow" in config["versions"]
+    (epoch,) = runs.read_metrics(run_dir)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "epoch_seconds"} <= set(epoch)
+    status = runs.read_status(run_dir)
+    assert status["state"] == runs.FINISHED and status["epochs_done"] == 1
+    evaluation = json.loads((run_dir / "evaluation.json").read_text())
+    assert evaluation["n"] == 700 and "synthetic" in evaluation["data"]  # the synthetic test split
+    with np.load(run_dir / "predictions.npz") as saved:
+        assert saved["probabilities"].shape == (700, 7) and np.allclose(saved["probabilities"].sum(1), 1, atol=1e-4)
+    assert load_model(run_dir).name == "cnn_3blocks"
+    assert not list(run_dir.glob(".*tmp*")), "temporary files left behind"
+
+
+def test_a_stop_request_ends_the_run_as_stopped_with_a_model(tmp_path):
+    from emotion_core.training import start_run
+
+    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=50, limit=280, batch_size=16)
+    run_dir = start_run(config, root=tmp_path)
+    runs.request_stop(run_dir)  # asked before the first batch ends: stops within one batch
+    train(config, run_dir=run_dir)
+    status = runs.read_status(run_dir)
+    # Keras closes the interrupted epoch (validation, on_epoch_end) after the stopping batch
+    assert status["state"] == runs.STOPPED and status["epochs_done"] <= 1
+    assert (run_dir / "model.keras").exists() and (run_dir / "evaluation.json").exists()
+
+
+def _start_cli_training(runs_dir, epochs=100):
+    cmd = [sys.executable, "-m", "emotion_core", "train", "--data", "synthetic", "--model", "cnn_3blocks",
+           "--epochs", str(epochs), "--limit", "600", "--batch-size", "8", "--runs-dir", str(runs_dir)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_for(predicate, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _in_second_epoch(status):
+    return status.get("epoch", 0) >= 1 and status.get("batch", 0) > 0
+
+
+def _first_run(runs_dir):
+    found = list(Path(runs_dir).glob("*/status.json"))
+    return found[0].parent if found else None
+
+
+def test_a_run_killed_mid_epoch_leaves_a_readable_folder(tmp_path):
+    process = _start_cli_training(tmp_path)
+    try:
+        # wait until an epoch has finished and the next one is under way
+        assert _wait_for(lambda: _first_run(tmp_path) and _in_second_epoch(runs.read_status(_first_run(tmp_path))))
+    finally:
+        process.kill()
+        process.wait()
+    run_dir = _first_run(tmp_path)
+    info = runs.load_run(run_dir)
+    assert info.state == runs.LOST  # the process is gone without saying so
+    assert info.epochs_done >= 1 and info.config["model"] == "cnn_3blocks"
+    assert load_model(run_dir).output_shape == (None, 7)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
+def test_sigterm_stops_the_run_gracefully(tmp_path):
+    process = _start_cli_training(tmp_path)
+    assert _wait_for(lambda: _first_run(tmp_path) and runs.read_status(_first_run(tmp_path)).get("batch", 0) > 0)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 0
+    assert runs.read_status(_first_run(tmp_path))["state"] == runs.STOPPED
