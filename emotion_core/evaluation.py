@@ -94,3 +94,20 @@ def load_predictions(run_dir):
         return None
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}
+
+
+def evaluate_run(run_dir, source, *, split="test", progress=None):
+    """Evaluate a run's best model on a labelled set and save it with the run.
+
+    Replaces the run's evaluation.json and predictions.npz, so the Compare table and the
+    Mistakes page show the set the user chose last. Returns the report dict.
+    """
+    from emotion_core.data import load_data
+    from emotion_core.model_io import load_model
+
+    model = load_model(run_dir)
+    dataset = load_data(source, split=split)
+    result, probabilities = evaluate(model, dataset, progress=progress)
+    result["source"] = str(source)
+    save_evaluation(run_dir, result, dataset, probabilities)
+    return result

@@ -1,0 +1,13 @@
+"""Entry point: `streamlit run app.py`. A picture frame that routes to the pages."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Emotion recognition from faces", page_icon="🙂", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/train.py", title="Train & compare", icon="📈"),
+    st.Page("pages/mistakes.py", title="Mistakes", icon="🔍"),
+    st.Page("pages/live.py", title="Live", icon="📷"),
+]
+st.navigation(pages).run()

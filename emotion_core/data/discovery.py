@@ -1,0 +1,55 @@
+"""Finding data for the app: where FER2013 might be, and fetching it from Kaggle."""
+
+import os
+from pathlib import Path
+
+from emotion_core.data.dataset import DataError
+from emotion_core.data.sources import SYNTHETIC, split_folder
+from emotion_core.labels import EMOTIONS
+
+KAGGLE_DATASET = "msambare/fer2013"
+
+
+def looks_like_fer2013(path):
+    """True when `path` is a Kaggle-layout root with train/ (and usually test/) class folders."""
+    try:
+        split_folder(path, "train")
+        return True
+    except (DataError, OSError):
+        return False
+
+
+def find_sources(user_path=""):
+    """Data sources the app can offer, as (label, source) pairs; synthetic is always there.
+
+    FER2013 is looked for at `user_path`, then $EMOTION_DATA_DIR, then ./data/fer2013.
+    """
+    found = []
+    candidates = [user_path, os.environ.get("EMOTION_DATA_DIR", ""), "data/fer2013"]
+    for candidate in candidates:
+        if candidate and looks_like_fer2013(candidate):
+            resolved = str(Path(candidate).expanduser())
+            if resolved not in [s for _, s in found]:
+                found.append((f"FER2013 at {resolved}", resolved))
+    found.append(("Synthetic faces (built in, drawn)", SYNTHETIC))
+    return found
+
+
+def download_fer2013():
+    """Download FER2013 from Kaggle with kagglehub; returns the folder holding train/ and test/.
+
+    Raises DataError with a readable reason when offline or when Kaggle refuses.
+    """
+    try:
+        import kagglehub
+
+        path = Path(kagglehub.dataset_download(KAGGLE_DATASET))
+    except Exception as error:  # network, credentials, or kagglehub itself
+        raise DataError(
+            f"could not download FER2013 from Kaggle ({type(error).__name__}: {str(error)[:160]}). "
+            "Without internet, copy the Kaggle folder (train/ and test/) to ./data/fer2013 or set EMOTION_DATA_DIR."
+        ) from None
+    for candidate in (path, *path.glob("*")):
+        if looks_like_fer2013(candidate):
+            return candidate
+    raise DataError(f"downloaded {KAGGLE_DATASET} to {path} but found no train/ folder with {', '.join(EMOTIONS)}")

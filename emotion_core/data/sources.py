@@ -1,0 +1,169 @@
+"""Data sources: a Kaggle-layout folder, the original fer2013.csv, or `synthetic`.
+
+Every source loads into a `Dataset` with labels in the canonical order of
+`emotion_core.labels`, whatever naming the files used.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emotion_core.data import cache
+from emotion_core.data.dataset import DataError, Dataset
+from emotion_core.data.images import IMAGE_SUFFIXES, SIZE, read_face_file
+from emotion_core.labels import EMOTIONS, index_from_csv_code
+
+SYNTHETIC = "synthetic"
+SPLITS = ("train", "test")
+# fer2013.csv `Usage` values -> our split names. The Kaggle folder's test/ holds both
+# test halves, so the CSV's do too: the two formats then give the same splits.
+_CSV_USAGE_TO_SPLIT = {"Training": "train", "PublicTest": "test", "PrivateTest": "test"}
+_CSV_COLUMNS = ("emotion", "pixels")
+
+
+def load_data(source, *, split="train", progress=None):
+    """Load one split of a data source.
+
+    Args:
+        source: `synthetic`, a path to fer2013.csv, a folder of class folders, or a
+            folder holding `train/` and `test/` class-folder trees.
+        split: `train` or `test`; ignored for a folder that is itself one split.
+        progress: optional callable(done, total) for long decodes.
+
+    Returns:
+        A `Dataset`. Raises `DataError` with a user-facing message on bad input.
+    """
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if str(source) == SYNTHETIC:
+        from emotion_core.data.synthetic import synthetic_dataset
+
+        return synthetic_dataset(split=split)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"data source not found: {path}")
+    if path.is_file():
+        return _cached(path, split, lambda: load_csv(path, split=split))
+    folder = split_folder(path, split)
+    return _cached(folder, "folder", lambda: load_class_folders(folder, progress=progress))
+
+
+def has_split(source, split):
+    """True when `source` offers `split` (a CSV with that Usage, or a `split/` folder)."""
+    if str(source) == SYNTHETIC:
+        return True
+    path = Path(source)
+    if path.is_file():
+        return True
+    return (path / split).is_dir() or (split == "train" and _is_class_folder_tree(path))
+
+
+def split_folder(root, split):
+    """The class-folder tree to read for `split` under a Kaggle-layout `root`."""
+    root = Path(root)
+    if (root / split).is_dir():
+        return root / split
+    if _is_class_folder_tree(root):
+        return root
+    raise DataError(
+        f"{root} is not a Kaggle-layout folder: expected class folders "
+        f"({', '.join(EMOTIONS)}) or {split}/ containing them"
+    )
+
+
+def _is_class_folder_tree(path):
+    return any((path / name).is_dir() for name in EMOTIONS)
+
+
+def _class_folder(root, name):
+    """The folder for emotion `name`, matching case-insensitively (Kaggle uses lower case)."""
+    for child in root.iterdir():
+        if child.is_dir() and child.name.lower() == name:
+            return child
+    return None
+
+
+def list_class_files(root):
+    """(path, label) pairs for every image file under `root/<class>/`, sorted for repeatability."""
+    pairs = []
+    for label, name in enumerate(EMOTIONS):
+        folder = _class_folder(root, name)
+        if folder is None:
+            continue
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        pairs.extend((p, label) for p in files)
+    return pairs
+
+
+def load_class_folders(root, *, progress=None):
+    """Decode every image of a class-folder tree; unreadable files are skipped and counted."""
+    root = Path(root)
+    pairs = list_class_files(root)
+    if not pairs:
+        raise DataError(f"no images found in {root} (expected {', '.join(EMOTIONS)} folders of images)")
+    images, labels, names, bad = [], [], [], []
+    for done, (path, label) in enumerate(pairs, start=1):
+        face = read_face_file(path)
+        if face is None:
+            bad.append(path.name)
+        else:
+            images.append(face)
+            labels.append(label)
+            names.append(f"{path.parent.name}/{path.name}")
+        if progress and (done % 500 == 0 or done == len(pairs)):
+            progress(done, len(pairs))
+    if not images:
+        raise DataError(f"none of the {len(pairs)} image files in {root} could be decoded")
+    description = f"{root} ({len(images)} images" + (f", {len(bad)} unreadable skipped)" if bad else ")")
+    return Dataset(np.stack(images), np.asarray(labels, dtype=np.int64), description, names)
+
+
+def load_csv(path, *, split="train"):
+    """Load fer2013.csv (`emotion,pixels[,Usage]`); without `Usage`, every row is `train`."""
+    try:
+        table = pd.read_csv(path, dtype={"pixels": str})
+    except Exception as error:  # pandas raises many types for non-CSV input
+        raise DataError(f"cannot read {path} as CSV: {error}") from None
+    missing = [c for c in _CSV_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(
+            f"{path} lacks column(s) {', '.join(missing)}; fer2013.csv has emotion,pixels,Usage"
+        )
+    if "Usage" in table.columns:
+        unknown = set(table["Usage"]) - set(_CSV_USAGE_TO_SPLIT)
+        if unknown:
+            raise DataError(f"{path}: unknown Usage value(s) {sorted(map(str, unknown))}")
+        rows = table[table["Usage"].map(_CSV_USAGE_TO_SPLIT) == split]
+    else:
+        rows = table if split == "train" else table.iloc[:0]
+    if rows.empty:
+        raise DataError(f"{path} has no rows for the {split} split")
+    images = np.stack([_parse_pixels(p, path, i) for i, p in zip(rows.index, rows["pixels"])])
+    labels = np.asarray([index_from_csv_code(c) for c in rows["emotion"]], dtype=np.int64)
+    names = [f"row {i}" for i in rows.index]
+    return Dataset(images, labels, f"{path} ({split}, {len(rows)} rows)", names)
+
+
+def _parse_pixels(text, path, row):
+    values = np.array(str(text).split(), dtype=np.float64) if isinstance(text, str) else np.array([])
+    if values.size != SIZE * SIZE:
+        raise DataError(f"{path} row {row}: expected {SIZE * SIZE} pixel values, got {values.size}")
+    return np.clip(values, 0, 255).astype(np.uint8).reshape(SIZE, SIZE)
+
+
+def _cached(path, kind, load):
+    """Decode once, then read the arrays back from the cache while the source is unchanged."""
+    key = cache.key_for(path, kind)
+    hit = cache.read(key)
+    if hit is not None:
+        return hit
+    dataset = load()
+    cache.write(key, dataset)
+    return dataset
+
+
+def default_fer2013_dir():
+    """Where the app looks for FER2013: EMOTION_DATA_DIR, then ./data/fer2013."""
+    return Path(os.environ.get("EMOTION_DATA_DIR", "data/fer2013"))

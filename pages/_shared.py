@@ -1,0 +1,69 @@
+"""Caching at the page boundary and small widgets used by several pages."""
+
+import streamlit as st
+
+from emotion_core import runs
+from emotion_core.data import DataError, load_data
+from emotion_core.data.discovery import find_sources
+from emotion_core.model_io import DEFAULT, ModelLoadError, default_model_path, load_model
+
+
+@st.cache_data(show_spinner="Loading faces…", max_entries=6)
+def cached_data(source, split):
+    """A Dataset, decoded once per session (and from disk cache across sessions)."""
+    return load_data(source, split=split)
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=8)
+def cached_model(path, modified):
+    """A Keras model; `modified` (the file's mtime) makes a retrained model reload."""
+    return load_model(path)
+
+
+def model_for(ref):
+    """Load a run folder / .keras / `default` through the cache; ModelLoadError on failure."""
+    from emotion_core.model_io import resolve_model_path
+
+    path = resolve_model_path(ref)
+    return cached_model(str(path), path.stat().st_mtime)
+
+
+def data_source_picker(key="data_source", label="Data"):
+    """Select box of the data sources found; returns the source string."""
+    user_path = st.session_state.get("fer2013_path", "")
+    options = find_sources(user_path)
+    labels = [name for name, _ in options]
+    choice = st.selectbox(label, labels, key=key)
+    return dict(options)[choice]
+
+
+def model_choices():
+    """(label, reference) for the shipped model and every run that has a model."""
+    choices = []
+    if default_model_path().exists():
+        choices.append(("Shipped default model", DEFAULT))
+    for info in runs.list_runs():
+        if (info.path / "model.keras").exists():
+            acc = (info.evaluation or {}).get("accuracy")
+            suffix = f" — test accuracy {acc:.1%}" if acc is not None else f" ({info.state})"
+            choices.append((f"{info.name} · {info.config.get('model')}{suffix}", str(info.path)))
+    return choices
+
+
+def model_picker(key="model_ref", label="Model"):
+    """Select box over `model_choices()`; returns a model reference or None when there is none."""
+    choices = model_choices()
+    if not choices:
+        st.info("No model yet: train one on the **Train & compare** page (the shipped default model is missing).")
+        return None
+    labels = [name for name, _ in choices]
+    choice = st.selectbox(label, labels, key=key)
+    return dict(choices)[choice]
+
+
+def show_error(error):
+    """One clear message for the errors users cause; anything else is a bug and should surface."""
+    if isinstance(error, (DataError, ModelLoadError, runs.RunError, ValueError)):
+        st.error(str(error))
+    else:
+        raise error

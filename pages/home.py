@@ -1,0 +1,64 @@
+"""Home: what the app is for, which data it found, the class imbalance and one face per emotion."""
+
+import streamlit as st
+
+from emotion_core.data import DataError
+from emotion_core.data.discovery import download_fer2013
+from emotion_core.data.examples import example_faces
+from emotion_core.labels import EMOTIONS
+from emotion_core.plots import class_distribution
+from pages._shared import cached_data, data_source_picker
+
+st.title("Emotion recognition from faces")
+st.markdown(
+    """
+A classroom lab for the study *Emotion detection from images*: 48×48 grayscale faces
+(FER2013), seven emotions, a CNN trained from scratch, and the question every student
+should ask — **why does the model get it wrong?**
+
+* **Train & compare** — pick data, an architecture and an imbalance strategy, watch the loss and
+  accuracy curves grow live, compare runs side by side.
+* **Mistakes** — click a cell of the confusion matrix (neutral vs. sad first) and look at the faces
+  with Grad-CAM heatmaps of what the model looked at.
+* **Live** — a webcam snapshot or a photo: every face found, labelled, explained.
+"""
+)
+
+
+def data_form():
+    """Where FER2013 is, and the data set to show; returns the chosen source."""
+    with st.expander("Where is FER2013?", expanded=False):
+        st.text_input("Folder with train/ and test/ (Kaggle layout)", key="fer2013_path",
+                      placeholder="e.g. ~/datasets/fer2013")
+        if st.button("Download FER2013 from Kaggle"):
+            try:
+                with st.spinner("Downloading from Kaggle…"):
+                    st.session_state["fer2013_path"] = str(download_fer2013())
+                st.rerun()
+            except DataError as error:
+                st.warning(str(error))
+    return data_source_picker(label="Data set")
+
+
+source = data_form()
+try:
+    train = cached_data(source, "train")
+except DataError as error:
+    st.error(str(error))
+    st.stop()
+if train.synthetic:
+    st.info("These are **synthetic faces** drawn by the app, so everything works offline. "
+            "Point the app at FER2013 above for the real thing.")
+left, right = st.columns([3, 2])
+with left:
+    st.plotly_chart(class_distribution(train.class_counts(), title=f"Training images per emotion ({len(train):,})"),
+                    width="stretch")
+with right:
+    counts = train.class_counts()
+    st.metric("Largest / smallest class", f"{counts.max() / max(counts.min(), 1):.0f}×",
+              help="FER2013 has 16 times more happy than disgusted faces: why class weights matter.")
+    st.caption(train.description)
+st.subheader("One face per emotion")
+columns = st.columns(len(EMOTIONS))
+for column, (label, face) in zip(columns, example_faces(train)):
+    column.image(face, caption=EMOTIONS[label].capitalize(), width="stretch", clamp=True)

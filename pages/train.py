@@ -1,0 +1,194 @@
+"""Train & compare: start a run, watch it live, compare finished runs."""
+
+import dataclasses
+
+import streamlit as st
+
+from emotion_core import runs
+from emotion_core.augment import AugmentConfig
+from emotion_core.compare import per_class_table, runs_table
+from emotion_core.config import PRESETS
+from emotion_core.data.prepare import IMBALANCE_STRATEGIES
+from emotion_core.evaluation import evaluate_run
+from emotion_core.jobs import launch_training, progress
+from emotion_core.models import get_spec, model_names
+from emotion_core.plots import per_class_metrics, training_curves
+from pages._shared import data_source_picker, show_error
+
+PRESET_HELP = {
+    "demo": "about a minute: a slice of the data, a few epochs — curves move at once",
+    "study": "the study's recipe: its CNN, class weights, its augmentation, up to 60 epochs",
+    "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing",
+}
+IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
+
+
+def train_form():
+    """The run's settings as a TrainConfig; switching the recipe resets the widgets to its values."""
+    preset = st.selectbox("Recipe", list(PRESET_HELP), format_func=lambda p: f"{p} — {PRESET_HELP[p]}")
+    base = PRESETS[preset]
+    k = f"_{preset}"  # widget keys per recipe, so a new recipe brings its own defaults
+    data = data_source_picker(key="train_data", label="Data")
+    model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="model" + k,
+                         format_func=lambda n: f"{n} — {get_spec(n).description}")
+    imbalance = st.radio("Class imbalance", IMBALANCE_STRATEGIES, index=IMBALANCE_STRATEGIES.index(base.imbalance),
+                         format_func=IMBALANCE_LABELS.get, horizontal=True, key="imb" + k)
+    with st.expander("Augmentation"):
+        a = base.augment
+        augment = AugmentConfig(
+            rotation_deg=st.slider("Rotation (degrees)", 0.0, 30.0, a.rotation_deg, key="rot" + k),
+            zoom=st.slider("Zoom", 0.0, 0.4, a.zoom, key="zoom" + k),
+            shift=st.slider("Shift (fraction of size)", 0.0, 0.3, a.shift, key="shift" + k),
+            shear=st.slider("Shear (radians)", 0.0, 0.4, a.shear, key="shear" + k),
+            horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="flip" + k),
+        )
+    with st.expander("Training", expanded=True):
+        c1, c2 = st.columns(2)
+        epochs = c1.number_input("Epochs", 1, 500, base.epochs, key="epochs" + k)
+        batch_size = c2.select_slider("Batch size", [16, 32, 64, 128, 256], base.batch_size, key="bs" + k)
+        learning_rate = c1.number_input("Learning rate", 1e-6, 1.0, base.learning_rate, format="%.5f", key="lr" + k)
+        lr_schedule = c2.selectbox("Schedule", ["constant", "cosine"], ["constant", "cosine"].index(base.lr_schedule),
+                                   key="sched" + k)
+        patience = c1.number_input("Early-stopping patience", 1, 500, base.patience, key="pat" + k)
+        limit = c2.number_input("Use at most N images (0 = all)", 0, 10**6, base.limit, step=500, key="limit" + k)
+        label_smoothing = c1.slider("Label smoothing", 0.0, 0.3, base.label_smoothing, key="ls" + k)
+        seed = c2.number_input("Seed", 0, 10**6, base.seed, key="seed" + k)
+    return dataclasses.replace(base, data=data, model=model, imbalance=imbalance, augment=augment, epochs=int(epochs),
+                               batch_size=int(batch_size), learning_rate=float(learning_rate), lr_schedule=lr_schedule,
+                               patience=int(patience), limit=int(limit), label_smoothing=float(label_smoothing),
+                               seed=int(seed))
+
+
+def watched_run(infos):
+    """The run the live view follows: the one this tab started, else the newest running, else the newest."""
+    by_path = {str(i.path): i for i in infos}
+    wanted = st.session_state.get("watch_run")
+    if wanted in by_path:
+        return by_path[wanted]
+    running = [i for i in infos if i.state == runs.RUNNING]
+    return (running or infos or [None])[0]
+
+
+@st.fragment(run_every=2)
+def live_view():
+    """Progress, curves and Stop for one run; re-reads the run folder every 2 seconds."""
+    infos = runs.list_runs()
+    if not infos:
+        st.info("No runs yet. Choose settings on the left and press **Start training**.")
+        return
+    current = watched_run(infos)
+    paths = [str(i.path) for i in infos]
+    names = {str(i.path): i.name for i in infos}  # labels must not change while a run runs
+    choice = st.selectbox("Run", paths, index=paths.index(str(current.path)), format_func=names.get)
+    st.session_state["watch_run"] = choice
+    info = runs.load_run(choice)
+    status = info.status
+    shown = progress(status)
+    st.progress(shown["fraction"], text=shown["caption"])
+    if info.state == runs.RUNNING and st.button("⏹ Stop", help="ends the run and keeps its best model"):
+        runs.request_stop(info.path)
+        st.toast("Stop requested: the run ends after the current batch and keeps its best model.")
+    if info.state in (runs.FAILED, runs.LOST):
+        st.error(f"This run {info.state}: {status.get('error', 'its process ended without a word (killed?)')}")
+    metrics = runs.read_metrics(info.path)
+    if metrics:
+        st.plotly_chart(training_curves({info.name: metrics}), width="stretch", key="live_curves")
+    elif info.state == runs.RUNNING:
+        st.caption("The curves appear when the first epoch ends.")
+    if info.evaluation:
+        st.success(f"Accuracy on {info.evaluation.get('data')}: **{info.evaluation['accuracy']:.1%}** "
+                   f"(macro F1 {info.evaluation['macro_f1']:.3f})")
+
+
+def train_tab():
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        config = train_form()
+        if st.button("▶ Start training", type="primary"):
+            try:
+                st.session_state["watch_run"] = str(launch_training(config))
+                st.toast("Training started in its own process.")
+            except Exception as error:  # a bad setting: say which
+                show_error(error)
+    with right:
+        live_view()
+
+
+def selected_runs(table):
+    """The run table with sorting (click a header), filters, and multi-row selection."""
+    c1, c2 = st.columns([2, 1])
+    text = c1.text_input("Filter by name, data or architecture", key="run_filter")
+    states = c2.multiselect("State", runs.STATES, key="state_filter")
+    shown = table
+    if text:
+        haystack = shown["name"] + " " + shown["data"] + " " + shown["architecture"].fillna("")
+        shown = shown[haystack.str.contains(text, case=False, regex=False)]
+    if states:
+        shown = shown[shown["state"].isin(states)]
+    event = st.dataframe(shown.drop(columns="path"), hide_index=True, on_select="rerun", selection_mode="multi-row",
+                         key="run_table", width="stretch",
+                         column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                        for c in ("best val accuracy", "test accuracy", "macro F1")})
+    return shown.iloc[event.selection.rows] if event.selection.rows else shown.iloc[:0]
+
+
+def compare_selected(chosen):
+    infos = [runs.load_run(p) for p in chosen["path"]]
+    st.plotly_chart(training_curves({i.name: runs.read_metrics(i.path) for i in infos}), width="stretch")
+    reports = {i.name: i.evaluation for i in infos if i.evaluation}
+    if reports:
+        metric = st.radio("Per-class metric", ["f1-score", "precision", "recall"], horizontal=True)
+        st.plotly_chart(per_class_metrics(reports, metric=metric), width="stretch")
+        st.dataframe(per_class_table(reports).style.format(precision=3), width="stretch")
+    else:
+        st.caption("None of the selected runs has been evaluated yet.")
+
+
+def manage_run(chosen):
+    """Rename, delete (with confirmation) or evaluate the first selected run."""
+    info = runs.load_run(chosen["path"].iloc[0])
+    st.markdown(f"**{info.name}** — `{info.path}`")
+    c1, c2, c3 = st.columns(3)
+    with c1.form("rename"):
+        name = st.text_input("New name", info.name)
+        if st.form_submit_button("Rename"):
+            _act(lambda: runs.rename_run(info.path, name))
+    with c2:
+        sure = st.checkbox("Yes, delete this run and its model", key="confirm_delete")
+        if st.button("Delete", disabled=not sure):
+            _act(lambda: runs.delete_run(info.path))
+    with c3:
+        source = data_source_picker(key="eval_source", label="Test set")
+        if st.button("Evaluate on its test split", disabled=info.state == runs.RUNNING):
+            bar = st.progress(0.0, text="predicting…")
+            _act(lambda: evaluate_run(info.path, source, progress=lambda d, t: bar.progress(d / t, text=f"{d}/{t} faces")))
+
+
+def _act(action):
+    try:
+        action()
+        st.rerun()
+    except Exception as error:  # user-caused errors are shown; bugs still raise
+        show_error(error)
+
+
+def compare_tab():
+    infos = runs.list_runs()
+    if not infos:
+        st.info("Finished runs appear here for side-by-side comparison.")
+        return
+    chosen = selected_runs(runs_table(infos))
+    if chosen.empty:
+        st.caption("Select runs in the table (tick the rows) to overlay their curves and compare them per class.")
+        return
+    compare_selected(chosen)
+    with st.expander("Rename, delete or evaluate the first selected run"):
+        manage_run(chosen)
+
+
+st.title("Train & compare")
+train, compare = st.tabs(["Train", "Compare"])
+with train:
+    train_tab()
+with compare:
+    compare_tab()

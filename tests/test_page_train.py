@@ -1,0 +1,71 @@
+"""AppTest for the Train & compare page: empty, finished and running runs; Start and Stop."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from emotion_core import runs
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
+
+
+def run_page():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def wait_for_state(run_dir, states, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        state = runs.read_status(run_dir).get("state")
+        if state in states:
+            return state
+        time.sleep(0.5)
+    pytest.fail(f"{run_dir} still {runs.read_status(run_dir)} after {timeout}s")
+
+
+def test_renders_with_no_runs():
+    at = run_page()
+    assert any("No runs yet" in i.value for i in at.info)
+
+
+def test_renders_a_running_run_being_appended_to(tmp_path):
+    run_dir = runs.create_run({"data": "synthetic", "model": "seed_cnn", "imbalance": "none"}, model_name="seed_cnn")
+    runs.write_status(run_dir, runs.RUNNING, phase="training", epochs=5, steps_per_epoch=10, epoch=1, batch=3)
+    runs.append_metrics(run_dir, {"epoch": 1, "loss": 1.9, "accuracy": 0.3, "val_loss": 1.8, "val_accuracy": 0.35})
+    at = run_page()
+    assert "epoch 2/5, batch 3/10" in at.get("progress")[0].proto.text
+    assert any(b.label == "⏹ Stop" for b in at.button)
+    runs.append_metrics(run_dir, {"epoch": 2, "loss": 1.7, "accuracy": 0.4, "val_loss": 1.6, "val_accuracy": 0.42})
+    at.run()  # what the fragment's timer does every 2 s
+    assert not at.exception
+
+
+def test_start_creates_a_run_that_finishes_then_compare_shows_it():
+    at = run_page()
+    at.number_input(key="epochs_demo").set_value(1)
+    at.number_input(key="limit_demo").set_value(300)
+    [b for b in at.button if b.label == "▶ Start training"][0].click().run()
+    assert not at.exception
+    (info,) = runs.list_runs()
+    assert info.config["epochs"] == 1 and info.config["limit"] == 300 and info.config["data"] == "synthetic"
+    assert wait_for_state(info.path, {runs.FINISHED, runs.FAILED}) == runs.FINISHED
+    at.run()
+    assert not at.exception and at.dataframe  # the Compare tab lists the run
+
+
+def test_stop_ends_a_run_as_stopped_with_a_model():
+    at = run_page()
+    at.number_input(key="epochs_demo").set_value(200)
+    [b for b in at.button if b.label == "▶ Start training"][0].click().run()
+    (info,) = runs.list_runs()
+    deadline = time.time() + 120
+    while runs.read_status(info.path).get("phase") != "training" and time.time() < deadline:
+        time.sleep(0.5)
+    at.run()
+    [b for b in at.button if b.label == "⏹ Stop"][0].click().run()
+    assert wait_for_state(info.path, {runs.STOPPED, runs.FAILED}) == runs.STOPPED
+    assert (info.path / "model.keras").exists()
