@@ -36,6 +36,11 @@ def build_parser():
     train.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     train.add_argument("--flip", action="store_true", default=None, help="add horizontal flips to augmentation")
     train.add_argument("--seed", type=int)
+    train.add_argument("--mode", dest="transfer_mode", choices=["feature", "finetune"],
+                       help="transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions")
+    train.add_argument("--unfreeze", type=int, help="transfer models: convolutions to fine-tune (study: 3, 6, 9)")
+    train.add_argument("--weights", help="transfer models: imagenet, none (random init), or a weights file")
+    train.add_argument("--input-size", type=int, help="transfer models: resize faces to this (48, 96, 224)")
     train.add_argument("--runs-dir", help="runs root (default: $EMOTION_RUNS_DIR or ./runs)")
     train.add_argument("--run-dir", help="train an existing run folder from its config.json (used by the app)")
 

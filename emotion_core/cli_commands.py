@@ -10,13 +10,16 @@ from emotion_core.config import PRESETS, TrainConfig
 from emotion_core.data import DataError
 from emotion_core.model_io import ModelLoadError
 from emotion_core.models import UnknownModelError
+from emotion_core.models.transfer import WeightsUnavailableError
 from emotion_core.runs import RunError
 
-USER_ERRORS = (DataError, ModelLoadError, UnknownModelError, RunError, FileNotFoundError, ValueError)
+USER_ERRORS = (DataError, ModelLoadError, UnknownModelError, RunError, WeightsUnavailableError, FileNotFoundError,
+               ValueError)
 
 # CLI flag -> TrainConfig field, for flags that map one to one.
 _FLAG_FIELDS = ("data", "model", "imbalance", "epochs", "batch_size", "learning_rate", "lr_schedule", "reduce_lr",
-                "label_smoothing", "patience", "validation_fraction", "limit", "test_data", "seed")
+                "label_smoothing", "patience", "validation_fraction", "limit", "test_data", "seed",
+                "transfer_mode", "unfreeze", "weights", "input_size")
 
 
 def config_from_args(args):
@@ -35,7 +38,7 @@ def config_from_args(args):
 
 def cmd_train(args):
     from emotion_core import runs
-    from emotion_core.training import start_run, train
+    from emotion_core.training import check_model, start_run, train
     from emotion_core.training_progress import ProgressBar
 
     if args.run_dir:
@@ -43,6 +46,7 @@ def cmd_train(args):
     else:
         config = config_from_args(args)
         _check_data(config.data)
+        check_model(config)
     run_dir = args.run_dir or start_run(config, root=args.runs_dir)
     print(f"run folder: {run_dir}", flush=True)
     train(config, run_dir=run_dir, callbacks=[ProgressBar(config.epochs)])

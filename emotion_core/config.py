@@ -30,6 +30,18 @@ class TrainConfig:
     limit: int = 0  # use at most this many images of the source (0: all), for quick lessons
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
     seed: int = 0
+    # Transfer models only (vgg16, vgg19, resnet50); ignored by the CNNs.
+    transfer_mode: str = "feature"  # feature: frozen backbone | finetune: last `unfreeze` convolutions train too
+    unfreeze: int = 6  # the study tried 3, 6 and 9 (VGG16: block4 onward is 6)
+    weights: str = "imagenet"  # imagenet (needs internet once) | none (random init) | path to a weights file
+    input_size: int = 48  # faces are resized to this for the backbone (96 or 224 keep more resolution)
+
+    def model_options(self, family):
+        """Builder keyword arguments for a model of `family` (only transfer models take any)."""
+        if family != "transfer":
+            return {}
+        return {"mode": self.transfer_mode, "unfreeze": self.unfreeze, "weights": self.weights,
+                "input_size": self.input_size}
 
     def to_dict(self):
         return dataclasses.asdict(self)

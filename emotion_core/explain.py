@@ -17,16 +17,40 @@ from emotion_core.models.registry import UnknownModelError, get_spec
 BATCH = 64
 
 
-def target_layer(model):
-    """The layer Grad-CAM reads: the registry's choice for this model, else the last 4-D output."""
+def target_layer_path(model):
+    """Where Grad-CAM reads: the registry's layer for this model ("backbone/layer" when the
+    layer sits inside a nested backbone), else the last layer with a 4-D output."""
     try:
-        return model.get_layer(get_spec(model.name).gradcam_layer)
-    except (UnknownModelError, ValueError):
+        return get_spec(model.name).gradcam_layer
+    except UnknownModelError:
         pass
     for layer in reversed(model.layers):
         if len(getattr(getattr(layer, "output", None), "shape", ())) == 4:
-            return layer
+            return layer.name
     raise ValueError(f"model {model.name!r} has no convolutional layer for Grad-CAM")
+
+
+def _features_and_head_input(model, path):
+    """A callable x -> (feature maps at `path`, input of the final Dense layer), in one pass."""
+    head = model.layers[-1]
+    if "/" not in path:
+        both = keras.Model(model.inputs, [model.get_layer(path).output, head.input])
+        return lambda x: both(x, training=False)
+    # Nested backbone: run the outer chain layer by layer, asking the backbone for its inner map too.
+    outer, inner = path.split("/", 1)
+    backbone = model.get_layer(outer)
+    inside = keras.Model(backbone.inputs, [backbone.get_layer(inner).output, backbone.outputs[0]])
+
+    def run(x):
+        features = None
+        for layer in model.layers[1:-1]:  # skip the input layer and the head
+            if layer is backbone:
+                features, x = inside(x, training=False)
+            else:
+                x = layer(x, training=False)
+        return features, x
+
+    return run
 
 
 class GradCam:
@@ -37,10 +61,9 @@ class GradCam:
 
     def __init__(self, model):
         self.model = model
-        layer = target_layer(model)
         self._head = model.layers[-1]  # Dense(7, softmax) in every registered model
-        # One model giving the feature maps and the head's input, so one pass yields both.
-        self._both = keras.Model(model.inputs, [layer.output, self._head.input])
+        # feature maps and the head's input from one pass, so probabilities come for free
+        self._both = _features_and_head_input(model, target_layer_path(model))
 
     def __call__(self, images, *, class_index=None):
         """Heatmaps for a batch.
@@ -66,7 +89,7 @@ class GradCam:
 
     def _batch(self, x, chosen):
         with tf.GradientTape() as tape:
-            features, head_input = self._both(x, training=False)
+            features, head_input = self._both(x)
             # Explain the pre-softmax score: a confident softmax has almost no gradient left.
             logits = tf.matmul(head_input, self._head.kernel) + self._head.bias
             probs = tf.nn.softmax(logits)

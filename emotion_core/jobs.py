@@ -9,7 +9,8 @@ import sys
 import time
 
 from emotion_core import runs
-from emotion_core.training import start_run
+from emotion_core.models import get_spec
+from emotion_core.training import check_model, start_run
 
 
 def launch_training(config, *, root=None):
@@ -17,6 +18,8 @@ def launch_training(config, *, root=None):
 
     Returns the run folder at once; the child writes its log to train.log in that folder.
     """
+    if get_spec(config.model).family == "transfer":
+        check_model(config)  # missing ImageNet weights: say so now, not in a failed run
     run_dir = start_run(config, root=root)
     with open(run_dir / "train.log", "ab") as log:
         subprocess.Popen(

@@ -34,6 +34,8 @@ def load_model(ref):
     """Load a model for inference; a corrupt or foreign file is a ModelLoadError, not a traceback."""
     import keras
 
+    import emotion_core.models  # noqa: F401  (registers custom layers the saved model may use)
+
     path = resolve_model_path(ref)
     try:
         return keras.saving.load_model(path, compile=False)

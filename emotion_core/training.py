@@ -37,6 +37,12 @@ def start_run(config, *, root=None):
     return runs.create_run(record, root=root, model_name=config.model)
 
 
+def check_model(config):
+    """Build the model once before a run folder exists: an unknown name or unavailable
+    ImageNet weights fail here with their message instead of leaving a failed run."""
+    build_model(config.model, **config.model_options(get_spec(config.model).family))
+
+
 def train(config, *, root=None, run_dir=None, callbacks=()):
     """Train `config` into a run folder (a new one, or `run_dir` made by `start_run`).
 
@@ -67,7 +73,7 @@ def _train_into(run_dir, config, extra_callbacks):
     runs.write_status(run_dir, runs.RUNNING, phase="loading data")
     train_data, val_data, weights = prepare_data(config)
     steps = int(np.ceil(len(train_data[1]) / config.batch_size))
-    model = build_model(config.model)
+    model = build_model(config.model, **config.model_options(get_spec(config.model).family))
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(config, steps)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),

@@ -63,7 +63,24 @@ def model_picker(key="model_ref", label="Model"):
 
 def show_error(error):
     """One clear message for the errors users cause; anything else is a bug and should surface."""
-    if isinstance(error, (DataError, ModelLoadError, runs.RunError, ValueError)):
+    from emotion_core.models.transfer import WeightsUnavailableError
+
+    if isinstance(error, (DataError, ModelLoadError, runs.RunError, WeightsUnavailableError, ValueError)):
         st.error(str(error))
     else:
         raise error
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cached_explainer(path, modified):
+    from emotion_core.explain import GradCam
+
+    return GradCam(cached_model(path, modified))
+
+
+def explainer_for(ref):
+    """A Grad-CAM explainer (which also predicts) for a model reference, built once."""
+    from emotion_core.model_io import resolve_model_path
+
+    path = resolve_model_path(ref)
+    return _cached_explainer(str(path), path.stat().st_mtime)

@@ -31,6 +31,7 @@ def train_form():
     data = data_source_picker(key="train_data", label="Data")
     model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="model" + k,
                          format_func=lambda n: f"{n} — {get_spec(n).description}")
+    transfer = transfer_form(base, k) if get_spec(model).family == "transfer" else {}
     imbalance = st.radio("Class imbalance", IMBALANCE_STRATEGIES, index=IMBALANCE_STRATEGIES.index(base.imbalance),
                          format_func=IMBALANCE_LABELS.get, horizontal=True, key="imb" + k)
     with st.expander("Augmentation"):
@@ -56,7 +57,22 @@ def train_form():
     return dataclasses.replace(base, data=data, model=model, imbalance=imbalance, augment=augment, epochs=int(epochs),
                                batch_size=int(batch_size), learning_rate=float(learning_rate), lr_schedule=lr_schedule,
                                patience=int(patience), limit=int(limit), label_smoothing=float(label_smoothing),
-                               seed=int(seed))
+                               seed=int(seed), **transfer)
+
+
+def transfer_form(base, k):
+    """Backbone options: mode, convolutions to fine-tune, weights, input size."""
+    c1, c2 = st.columns(2)
+    mode = c1.radio("Mode", ["feature", "finetune"], horizontal=True, key="tmode" + k,
+                    format_func={"feature": "Feature extraction", "finetune": "Fine-tuning"}.get,
+                    help="fine-tuning: the study used Adam with learning rate 0.00001")
+    unfreeze = c2.select_slider("Convolutions to fine-tune", [3, 6, 9], base.unfreeze, key="unfreeze" + k,
+                                disabled=mode == "feature")
+    weights = c1.radio("Weights", ["imagenet", "none"], key="weights" + k, horizontal=True,
+                       format_func={"imagenet": "ImageNet (needs internet once)", "none": "Random init"}.get)
+    input_size = c2.select_slider("Input size", [48, 96, 224], base.input_size, key="insize" + k,
+                                  help="bigger keeps more of the backbone's resolution, and is much slower")
+    return {"transfer_mode": mode, "unfreeze": int(unfreeze), "weights": weights, "input_size": int(input_size)}
 
 
 def watched_run(infos):

@@ -1,0 +1,75 @@
+"""Transfer models: built offline with weights=None; the ImageNet path fails clearly offline."""
+
+import numpy as np
+import pytest
+
+from emotion_core.config import TrainConfig
+from emotion_core.explain import GradCam
+from emotion_core.models import build_model
+from emotion_core.models.transfer import BACKBONES, WeightsUnavailableError, convolutions
+
+# Trainable convolutions for N = 3, 6, 9 are the backbone's last N Conv2D layers.
+EXPECTED_FIRST_TRAINABLE = {
+    ("vgg16", 6): "block4_conv1",  # the study: VGG16 from block4 onward is 6
+    ("vgg16", 9): "block3_conv1",  # and from block3 onward is 9
+    ("vgg19", 3): "block5_conv2",
+    ("resnet50", 3): "conv5_block3_1_conv",
+}
+
+
+@pytest.mark.parametrize("backbone", list(BACKBONES))
+@pytest.mark.parametrize("unfreeze", [3, 6, 9])
+def test_finetuning_trains_exactly_the_last_n_convolutions(backbone, unfreeze):
+    model = build_model(backbone, mode="finetune", unfreeze=unfreeze, weights="none")
+    base = model.get_layer(backbone)
+    trainable = [layer.name for layer in convolutions(base) if layer.trainable]
+    assert len(trainable) == unfreeze and trainable == [c.name for c in convolutions(base)][-unfreeze:]
+    if (backbone, unfreeze) in EXPECTED_FIRST_TRAINABLE:
+        assert trainable[0] == EXPECTED_FIRST_TRAINABLE[(backbone, unfreeze)]
+    assert not any(w.trainable for layer in base.layers if "bn" in layer.name for w in layer.weights)
+
+
+def test_feature_extraction_freezes_the_whole_backbone():
+    model = build_model("vgg16", mode="feature", weights="none")
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    assert trainable == 512 * 256 + 256 + 256 * 7 + 7  # only the study's head: Flatten(1x1x512) -> 256 -> 7
+
+
+@pytest.mark.parametrize("backbone", list(BACKBONES))
+def test_one_training_step_and_a_gradcam_map_from_the_nested_backbone(backbone):
+    model = build_model(backbone, mode="finetune", unfreeze=3, weights="none")
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    x = np.random.default_rng(0).random((4, 48, 48, 1)).astype(np.float32)
+    y = np.eye(7, dtype=np.float32)[[0, 3, 4, 5]]
+    before = [w.numpy().copy() for w in model.trainable_weights]
+    model.train_on_batch(x, y)
+    assert any(not np.allclose(a, w.numpy()) for a, w in zip(before, model.trainable_weights))
+    heatmaps, probs = GradCam(model)((x[..., 0] * 255).astype(np.uint8))
+    assert heatmaps.shape == (4, 48, 48) and heatmaps.min() >= 0 and heatmaps.max() <= 1
+    assert np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_bigger_input_size_is_resized_inside_the_model():
+    model = build_model("vgg16", weights="none", input_size=96)
+    assert model.get_layer("vgg16").output.shape[1:3] == (3, 3)  # 96 / 32
+
+
+def test_imagenet_weights_offline_give_a_clear_message(monkeypatch):
+    import keras
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    monkeypatch.setattr("keras.src.applications.vgg16.file_utils.get_file", offline)
+    with pytest.raises(WeightsUnavailableError, match="--weights none for random initialisation"):
+        build_model("vgg16", weights="imagenet")
+
+
+def test_random_init_fallback_trains_through_the_cli(capsys, tmp_path):
+    from emotion_core.cli import main
+
+    code = main(["train", "--data", "synthetic", "--model", "vgg16", "--mode", "finetune", "--unfreeze", "3",
+                 "--weights", "none", "--epochs", "1", "--limit", "140", "--runs-dir", str(tmp_path)])
+    assert code == 0 and "finished: 1 epochs" in capsys.readouterr().out
+    assert TrainConfig().weights == "imagenet"  # the study's default; offline users pick none
