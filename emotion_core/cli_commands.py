@@ -142,6 +142,17 @@ def cmd_runs(args):
     return 0
 
 
+def cmd_bench(args):
+    from emotion_core.bench import bench_train, format_results
+
+    print(f"training each recipe for {args.budget_min:g} min on {args.data}", flush=True)
+    results = bench_train(args.data, budget_s=args.budget_min * 60, test_source=args.test_data,
+                          fast_model=args.fast_model,
+                          on_result=lambda r: print(f"done: {r.recipe}", flush=True))
+    print(format_results(results))
+    return 0
+
+
 def cmd_predict(args):
     from emotion_core.predict_cli import run_predict
 

@@ -1,0 +1,64 @@
+"""One photo in, every face out: box, 48x48 crop, emotion probabilities and Grad-CAM.
+
+The Live page and anything else that shows a photo use this, so the page stays widgets only.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from emotion_core.faces import find_faces, whole_image_face
+from emotion_core.labels import EMOTIONS
+
+
+@dataclass
+class FaceResult:
+    box: tuple  # (x, y, w, h) in the photo's own pixels
+    crop: np.ndarray  # uint8 (48, 48), what the model saw
+    probabilities: np.ndarray  # float32 (7,), canonical order
+    heatmap: np.ndarray  # float32 (48, 48) in [0, 1], Grad-CAM of the predicted class
+
+    @property
+    def emotion(self):
+        return EMOTIONS[int(np.argmax(self.probabilities))]
+
+
+def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False):
+    """Find, classify and explain every face in a BGR photo.
+
+    Args:
+        explainer: an explain.GradCam for the model (one forward/backward pass gives both
+            probabilities and heatmaps).
+        whole_if_none: when no face is found, treat the whole photo as one face.
+        tta: average the probabilities with those of the mirrored faces.
+    Returns:
+        list of FaceResult, left to right; empty when no face was found.
+    """
+    faces = find_faces(image_bgr)
+    if not faces and whole_if_none:
+        faces = [whole_image_face(image_bgr)]
+    if not faces:
+        return []
+    crops = np.stack([face.crop for face in faces])
+    heatmaps, probabilities = explainer(crops)
+    if tta:
+        _, mirrored = explainer(crops[:, :, ::-1].copy())
+        probabilities = (probabilities + mirrored) / 2
+    return [FaceResult(tuple(int(v) for v in f.box), f.crop, p, h) for f, p, h in zip(faces, probabilities, heatmaps)]
+
+
+def annotate(image_bgr, results):
+    """The photo as RGB with every face boxed and labelled ("1 happy 87%"), sized to the photo."""
+    image = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    thickness = max(2, round(max(image.shape[:2]) / 400))
+    scale = max(0.5, max(image.shape[:2]) / 1000)
+    for number, result in enumerate(results, start=1):
+        x, y, w, h = result.box
+        cv2.rectangle(image, (x, y), (x + w, y + h), (255, 191, 0), thickness)
+        label = f"{number} {result.emotion} {result.probabilities.max():.0%}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        top = max(th + base, y)
+        cv2.rectangle(image, (x, top - th - base), (x + tw, top), (255, 191, 0), -1)
+        cv2.putText(image, label, (x, top - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness)
+    return image

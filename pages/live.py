@@ -1,0 +1,80 @@
+"""Live: a webcam snapshot or uploaded photos; every face found, labelled and explained.
+
+Uploaded and webcam images are decoded in memory only: never written to disk or logged.
+"""
+
+import streamlit as st
+
+from emotion_core.explain import overlay
+from emotion_core.faces import ImageError, decode_image
+from emotion_core.model_io import ModelLoadError
+from emotion_core.photo_analysis import analyse_photo, annotate
+from emotion_core.plots import probability_bars
+from pages._shared import explainer_for, model_picker
+
+MAX_FILES = 12
+
+
+def options_form():
+    """Model and display options; returns (model reference or None, show_heatmaps, tta)."""
+    c1, c2, c3 = st.columns([3, 1, 1])
+    with c1:
+        ref = model_picker(key="live_model")
+    show_heatmaps = c2.toggle("Grad-CAM overlay", value=True, help="colour what pushed the model to its answer")
+    tta = c3.toggle("Mirror average (TTA)", value=False, help="also classify the mirrored face and average")
+    return ref, show_heatmaps, tta
+
+
+def photos_form():
+    """(name, bytes) for each photo the user gave, from the uploader or the webcam."""
+    upload, webcam = st.tabs(["📁 Upload photos", "📷 Webcam"])
+    photos = []
+    with upload:
+        files = st.file_uploader("Photos (JPEG, PNG, WebP)", type=["jpg", "jpeg", "png", "webp"],
+                                 accept_multiple_files=True, key="uploads")
+        if len(files or []) > MAX_FILES:
+            st.warning(f"Showing the first {MAX_FILES} of {len(files)} photos.")
+        photos += [(f.name, f.getvalue()) for f in (files or [])[:MAX_FILES]]
+    with webcam:
+        snapshot = st.camera_input("Take a snapshot", key="webcam")
+        if snapshot is not None:
+            photos.insert(0, ("webcam snapshot", snapshot.getvalue()))
+    return photos
+
+
+def show_photo(index, name, data, explainer, *, show_heatmaps, tta):
+    try:
+        image = decode_image(data, name=name)
+    except ImageError as error:
+        st.error(str(error))
+        return
+    results = analyse_photo(explainer, image, tta=tta)
+    if not results:
+        st.warning(f"No face found in {name}.")
+        if not st.checkbox("Classify the whole image as one face", key=f"whole_{index}_{name}"):
+            return
+        results = analyse_photo(explainer, image, whole_if_none=True, tta=tta)
+    st.image(annotate(image, results), caption=f"{name}: {len(results)} face(s)", width="stretch")
+    for number, result in enumerate(results, start=1):
+        picture, chart = st.columns([1, 3])
+        face = overlay(result.crop, result.heatmap) if show_heatmaps else result.crop
+        picture.image(face, caption=f"{number}: {result.emotion}", width=144, clamp=True)
+        chart.plotly_chart(probability_bars(result.probabilities), width="stretch", key=f"bars_{index}_{number}")
+
+
+st.title("Live")
+st.caption("Every face in a photo, its emotion probabilities, and where the model looked. "
+           "Photos stay in memory: nothing is saved.")
+ref, show_heatmaps, tta = options_form()
+photos = photos_form()
+if ref is not None and photos:
+    try:
+        explainer = explainer_for(ref)
+    except ModelLoadError as error:
+        st.error(str(error))
+        st.stop()
+    for index, (name, data) in enumerate(photos):
+        with st.container(border=True):
+            show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta)
+elif ref is not None:
+    st.info("Upload a photo of a face (or a group) or take a webcam snapshot.")

@@ -1,0 +1,201 @@
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from emotion_core import faces
+from emotion_core.data.synthetic import synthetic_faces
+from emotion_core.faces import ImageError, crop_face, decode_image, detect_faces, find_faces, whole_image_face
+
+from conftest import PHOTOS_DIR
+
+
+@pytest.fixture(scope="module")
+def drawn_faces():
+    """Three synthetic faces (seed 0) that the cascade finds when shown at 200 px or more."""
+    images, _, _ = synthetic_faces(14, seed=0)  # 14: the generator needs 2 per class
+    return images[:3]
+
+
+def paste(canvas, face, x, y, side):
+    """Paste a 48x48 face into a gray or BGR canvas at (x, y), enlarged to side x side."""
+    big = cv2.resize(face, (side, side), interpolation=cv2.INTER_CUBIC)
+    canvas[y:y + side, x:x + side] = big if canvas.ndim == 2 else big[..., None]
+    return canvas
+
+
+def centre_inside(box, x, y, side):
+    """The detected box's centre lies in the middle third of the pasted face."""
+    bx, by, bw, bh = box
+    return abs(bx + bw / 2 - (x + side / 2)) < side / 3 and abs(by + bh / 2 - (y + side / 2)) < side / 3
+
+
+def encode(image, ext, params=()):
+    ok, buffer = cv2.imencode(ext, image, list(params))
+    assert ok
+    return buffer.tobytes()
+
+
+# --- detection -----------------------------------------------------------------------------
+
+
+def test_finds_pasted_faces_left_to_right(drawn_faces):
+    canvas = np.full((400, 900), 140, np.uint8)
+    for i, face in enumerate(drawn_faces):
+        paste(canvas, face, 50 + 300 * i, 100, 200)
+    boxes = detect_faces(cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR))
+    assert len(boxes) == 3
+    for i, box in enumerate(boxes):  # sorted left to right, each on its own face
+        assert centre_inside(box, 50 + 300 * i, 100, 200), boxes
+        assert all(isinstance(v, int) for v in box)
+
+
+def test_huge_image_boxes_are_in_original_pixels(drawn_faces):
+    # 5000x4000 is shrunk to 960 px for detection; the box must come back at full scale.
+    canvas = paste(np.full((4000, 5000, 3), 140, np.uint8), drawn_faces[0], 3000, 1500, 600)
+    (box,) = detect_faces(canvas)
+    assert centre_inside(box, 3000, 1500, 600) and 400 < box[2] < 800, box
+
+
+def test_no_faces_in_noise_or_flat_images():
+    rng = np.random.default_rng(0)
+    assert detect_faces(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)) == []
+    assert detect_faces(np.full((300, 300, 3), 200, np.uint8)) == []
+    assert detect_faces(np.zeros((10, 10, 3), np.uint8)) == []  # smaller than the detector's window
+
+
+def test_missing_cascade_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(faces, "_cascades", {})
+    monkeypatch.setattr(faces, "CASCADE_FILE", "no_such_cascade.xml")
+    with pytest.raises(RuntimeError, match="face detector model missing.*no_such_cascade.xml"):
+        detect_faces(np.zeros((100, 100, 3), np.uint8))
+
+
+def test_overlapping_boxes_are_merged_into_the_largest():
+    boxes = np.array([[10, 10, 100, 100], [20, 20, 60, 60], [15, 12, 95, 95], [300, 10, 50, 50]], float)
+    kept = faces._suppress_overlaps(boxes)
+    assert kept.tolist() == [[10, 10, 100, 100], [300, 10, 50, 50]]
+
+
+# --- crops ---------------------------------------------------------------------------------
+
+
+def test_crops_are_48x48_uint8_even_at_borders():
+    image = np.random.default_rng(1).integers(0, 256, (300, 500, 3), dtype=np.uint8)
+    for box in [(100, 100, 80, 80), (0, 0, 60, 90), (460, 260, 40, 40), (0, 0, 500, 300), (10, 10, 1, 1)]:
+        crop = crop_face(image, box)
+        assert crop.shape == (48, 48) and crop.dtype == np.uint8, box
+
+
+def test_crop_is_the_square_around_the_box_in_grayscale():
+    # Left half black, right half white: a box on the edge, no margin, crops half and half.
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[:, 100:] = 255
+    crop = crop_face(image, (60, 60, 80, 80), margin=0.0)
+    assert crop[:, :24].max() == 0 and crop[:, 24:].min() == 255
+    # Margin widens the square around the same centre: still half and half.
+    crop = crop_face(image, (60, 60, 80, 80), margin=0.25)
+    assert crop[:, :24].max() == 0 and crop[:, 24:].min() == 255
+
+
+def test_crop_at_the_border_shifts_inwards_and_keeps_the_whole_box():
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[:50, :50] = 255  # the "face" fills the corner box
+    crop = crop_face(image, (0, 0, 50, 50), margin=0.2)  # 70 px square, shifted to (0, 0)
+    white = crop > 127
+    assert white[0, 0] and white.sum() == pytest.approx(48 * 48 * (50 / 70) ** 2, rel=0.1)
+
+
+def test_find_faces_and_whole_image_face(drawn_faces):
+    canvas = paste(np.full((400, 600, 3), 140, np.uint8), drawn_faces[1], 200, 100, 220)
+    (face,) = find_faces(canvas)
+    assert face.crop.shape == (48, 48) and face.crop.dtype == np.uint8
+    whole = whole_image_face(canvas)
+    assert whole.box == (100, 0, 400, 400)  # largest centred square: cropped, not stretched
+    assert whole.crop.shape == (48, 48) and whole.crop.dtype == np.uint8
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+
+def test_jpeg_png_webp_decode_to_bgr():
+    image = np.random.default_rng(2).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    assert np.array_equal(decode_image(encode(image, ".png")), image)
+    for ext in (".jpg", ".webp"):
+        decoded = decode_image(encode(image, ext))
+        assert decoded.shape == (40, 60, 3) and decoded.dtype == np.uint8, ext
+
+
+def test_grayscale_and_16_bit_become_8_bit_bgr():
+    gray = np.arange(0, 250, 10, dtype=np.uint8).reshape(5, 5)
+    decoded = decode_image(encode(gray, ".png"))
+    assert decoded.shape == (5, 5, 3) and np.array_equal(decoded[..., 1], gray)
+    deep = gray.astype(np.uint16) * 257  # the same picture at 16 bits
+    assert np.array_equal(decode_image(encode(deep, ".png"))[..., 0], gray)
+
+
+def test_transparent_png_is_composited_onto_white():
+    rgba = np.zeros((10, 10, 4), np.uint8)  # transparent black everywhere...
+    rgba[:5, :, 3] = 255  # ...except an opaque black top half
+    decoded = decode_image(encode(rgba, ".png"))
+    assert decoded[:5].max() == 0 and decoded[5:].min() == 255
+
+
+def test_jpeg_exif_rotation_is_applied():
+    # A phone photo stored landscape with "rotate 90" in EXIF must come out portrait.
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.new("RGB", (40, 20)).save(buffer, "JPEG", exif=exif.tobytes())
+    assert decode_image(buffer.getvalue()).shape == (40, 20, 3)
+
+
+def huge_png_header(width, height):
+    """A PNG that claims width x height pixels but holds no pixel data."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", b"") + png_chunk(b"IEND", b"")
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "photo.jpg: empty file (0 bytes)"),
+        (b"Dear diary,\nnot a picture.\n", "photo.jpg: not an image OpenCV can decode"),
+        (encode(np.full((64, 64, 3), 90, np.uint8), ".jpg")[:300], "photo.jpg: truncated JPEG"),
+        (encode(np.full((64, 64, 3), 90, np.uint8), ".png")[:60], "photo.jpg: not an image OpenCV can decode"),
+        (huge_png_header(9000, 8000), "photo.jpg: image too large: 9000 x 8000 pixels (limit 50,000,000"),
+        (huge_png_header(20000, 20000), "photo.jpg: image too large"),
+    ],
+    ids=["empty", "text", "truncated-jpeg", "truncated-png", "too-large", "pillow-bomb"],
+)
+def test_bad_bytes_give_an_image_error_naming_the_problem(data, message):
+    with pytest.raises(ImageError) as caught:
+        decode_image(data, name="photo.jpg")
+    assert str(caught.value).startswith(message), str(caught.value)
+    assert isinstance(caught.value, ValueError) and caught.value.name == "photo.jpg"
+
+
+# --- real photos (../shared/data/photos, skipped when absent) -------------------------------
+
+
+def shared_photos():
+    if not PHOTOS_DIR.is_dir():
+        pytest.skip(f"no development photos at {PHOTOS_DIR}")
+    return sorted(PHOTOS_DIR.glob("*.jpg"))
+
+
+def test_every_shared_photo_has_a_face_and_the_couple_two():
+    counts = {}
+    for path in shared_photos():
+        image = decode_image(path.read_bytes(), name=path.name)
+        counts[path.name] = len(detect_faces(image))
+    assert all(n >= 1 for n in counts.values()), counts
+    assert counts["couple.jpg"] == 2, counts
