@@ -61,11 +61,14 @@ def build_parser():
     models.add_argument("--json", action="store_true")
 
     bench = sub.add_parser("bench", help="benchmarks that print their figures")
-    bench.add_argument("what", choices=["train"], help="train: study recipe vs fast recipe, same time budget")
+    bench.add_argument("what", choices=["train", "live"],
+                       help="train: study recipe vs fast recipe, same time budget; live: per-photo latency")
     bench.add_argument("--data", default="synthetic", help="training data (its test split is used for accuracy)")
     bench.add_argument("--test-data", help="labelled test set (default: the data's test split)")
     bench.add_argument("--budget-min", type=float, default=20.0, help="training minutes per recipe")
     bench.add_argument("--fast-model", help="architecture for the fast recipe (default: the preset's)")
+    bench.add_argument("--photos", help="live: folder of photos (e.g. ../shared/data/photos)")
+    bench.add_argument("--model", default="default", help="live: model to classify and explain with")
 
     runs = sub.add_parser("runs", help="list runs and their state")
     runs.add_argument("--runs-dir")

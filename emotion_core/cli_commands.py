@@ -143,6 +143,8 @@ def cmd_runs(args):
 
 
 def cmd_bench(args):
+    if args.what == "live":
+        return _bench_live(args)
     from emotion_core.bench import bench_train, format_results
 
     print(f"training each recipe for {args.budget_min:g} min on {args.data}", flush=True)
@@ -150,6 +152,20 @@ def cmd_bench(args):
                           fast_model=args.fast_model,
                           on_result=lambda r: print(f"done: {r.recipe}", flush=True))
     print(format_results(results))
+    return 0
+
+
+def _bench_live(args):
+    from emotion_core.bench_live import bench_live, format_live, single_threaded
+
+    pinned = single_threaded()
+    from emotion_core.explain import GradCam
+    from emotion_core.model_io import load_model
+
+    if not args.photos:
+        raise ValueError("bench live needs --photos FOLDER")
+    result = bench_live(args.photos, GradCam(load_model(args.model)))
+    print(format_live(result) + ("" if pinned else "\n  (TensorFlow was already running: not pinned to one thread)"))
     return 0
 
 

@@ -88,19 +88,25 @@ class GradCam:
         return np.concatenate(maps), np.concatenate(probs)
 
     def _batch(self, x, chosen):
+        # -1 means "the predicted class": one traced graph serves both cases.
+        chosen = tf.constant(-1 if chosen is None else chosen, tf.int64, shape=[x.shape[0]])
+        cam, probs = self._cam(x, chosen)
+        return _resize_and_normalise(cam.numpy(), x.shape[1:3]), probs.numpy()
+
+    @tf.function(reduce_retracing=True)  # traced once: a live frame costs one graph call, not eager ops
+    def _cam(self, x, chosen):
         with tf.GradientTape() as tape:
             features, head_input = self._both(x)
             # Explain the pre-softmax score: a confident softmax has almost no gradient left.
             logits = tf.matmul(head_input, self._head.kernel) + self._head.bias
             probs = tf.nn.softmax(logits)
-            classes = tf.argmax(probs, axis=1) if chosen is None else tf.constant(chosen, tf.int64)
+            classes = tf.where(chosen < 0, tf.argmax(probs, axis=1), chosen)
             score = tf.gather(logits, classes, axis=1, batch_dims=1)  # one score per face
         grads = tape.gradient(score, features)
         # how much each feature-map channel matters: its gradient averaged over the map
         weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
         # weighted sum of channels; ReLU keeps only evidence *for* the class
-        cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)).numpy()
-        return _resize_and_normalise(cam, x.shape[1:3]), probs.numpy()
+        return tf.nn.relu(tf.reduce_sum(weights * features, axis=-1)), probs
 
 
 def _resize_and_normalise(cams, size):

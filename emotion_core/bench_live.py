@@ -1,0 +1,75 @@
+"""Live-page benchmark: median time per photo for detection, classification and Grad-CAM.
+
+Photos are resized to a webcam-like size first (default 640x480) and everything runs
+single-threaded, so the figures say what one core gives a live video mode.
+"""
+
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from emotion_core.data.images import IMAGE_SUFFIXES
+from emotion_core.faces import decode_image, find_faces
+
+
+def single_threaded():
+    """Pin OpenCV and TensorFlow to one thread (must run before TensorFlow starts working)."""
+    import tensorflow as tf
+
+    cv2.setNumThreads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already initialised: measure anyway, but say so
+        return False
+    return True
+
+
+def _fit(image, width, height):
+    """Resize to fit inside width x height, keeping the aspect ratio (a webcam frame's size)."""
+    scale = min(width / image.shape[1], height / image.shape[0])
+    return cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+
+
+def bench_live(photo_dir, explainer, *, width=640, height=480, repeats=3):
+    """Time each stage per photo; returns dict stage -> median milliseconds, plus counts.
+
+    Classification and Grad-CAM are timed separately (Grad-CAM includes its own forward pass).
+    """
+    paths = sorted(p for p in Path(photo_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise FileNotFoundError(f"no photos in {photo_dir}")
+    images = [_fit(decode_image(p.read_bytes(), name=p.name), width, height) for p in paths]
+    model = explainer.model
+    times = {"detection": [], "classification": [], "grad-cam": [], "total": []}
+    faces_found = 0
+    for _ in range(repeats):
+        faces_found = 0
+        for image in images:
+            t0 = time.perf_counter()
+            faces = find_faces(image)
+            t1 = time.perf_counter()
+            crops = np.stack([f.crop for f in faces]) if faces else np.zeros((0, 48, 48), np.uint8)
+            if faces:
+                model.predict_on_batch(crops[..., None].astype(np.float32) / 255.0)
+            t2 = time.perf_counter()
+            if faces:
+                explainer(crops)
+            t3 = time.perf_counter()
+            faces_found += len(faces)
+            for stage, seconds in (("detection", t1 - t0), ("classification", t2 - t1), ("grad-cam", t3 - t2),
+                                   ("total", t3 - t0)):
+                times[stage].append(seconds * 1000)
+    medians = {stage: statistics.median(values) for stage, values in times.items()}
+    return {"photos": len(images), "faces": faces_found, "size": f"{width}x{height}", "median_ms": medians}
+
+
+def format_live(result):
+    lines = [f"{result['photos']} photos fitted into {result['size']}, {result['faces']} faces, one thread"]
+    lines += [f"  {stage:<15} {ms:7.1f} ms median per photo" for stage, ms in result["median_ms"].items()]
+    total = result["median_ms"]["total"]
+    lines.append(f"  end to end: {1000 / total:.0f} photos/s" if total else "")
+    return "\n".join(lines)
