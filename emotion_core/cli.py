@@ -70,6 +70,9 @@ def build_parser():
     bench.add_argument("--photos", help="live: folder of photos (e.g. ../shared/data/photos)")
     bench.add_argument("--model", default="default", help="live: model to classify and explain with")
 
+    ship = sub.add_parser("ship", help="make a finished run the shipped default model (assets/)")
+    ship.add_argument("run", help="run folder")
+
     runs = sub.add_parser("runs", help="list runs and their state")
     runs.add_argument("--runs-dir")
     runs.add_argument("--json", action="store_true")

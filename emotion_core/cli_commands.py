@@ -169,6 +169,13 @@ def _bench_live(args):
     return 0
 
 
+def cmd_ship(args):
+    from emotion_core.model_card import ship
+
+    print(f"shipped {ship(args.run)} and assets/MODEL_CARD.md")
+    return 0
+
+
 def cmd_predict(args):
     from emotion_core.predict_cli import run_predict
 
