@@ -55,3 +55,16 @@ def fer_csv(tmp_path):
     path = tmp_path / "fer2013.csv"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_synthetic_run(tmp_path_factory):
+    """One small model trained on the synthetic faces, shared by the tests that need a model
+    that has learnt something (Grad-CAM, the Mistakes page). About a minute on 2 cores."""
+    from emotion_core.augment import NO_AUGMENTATION
+    from emotion_core.config import TrainConfig
+    from emotion_core.training import train
+
+    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=8, imbalance="none",
+                         augment=NO_AUGMENTATION, batch_size=32)
+    return train(config, root=tmp_path_factory.mktemp("trained"))
