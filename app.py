@@ -5,9 +5,9 @@ import streamlit as st
 st.set_page_config(page_title="Emotion recognition from faces", page_icon="🙂", layout="wide")
 
 pages = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/train.py", title="Train & compare", icon="📈"),
-    st.Page("pages/mistakes.py", title="Mistakes", icon="🔍"),
-    st.Page("pages/live.py", title="Live", icon="📷"),
+    st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("app_pages/train.py", title="Train & compare", icon="📈"),
+    st.Page("app_pages/mistakes.py", title="Mistakes", icon="🔍"),
+    st.Page("app_pages/live.py", title="Live", icon="📷"),
 ]
 st.navigation(pages).run()

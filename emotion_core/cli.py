@@ -36,6 +36,7 @@ def build_parser():
     train.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     train.add_argument("--flip", action="store_true", default=None, help="add horizontal flips to augmentation")
     train.add_argument("--seed", type=int)
+    train.add_argument("--init-from", help="start from the weights of a run folder or .keras file")
     train.add_argument("--mode", dest="transfer_mode", choices=["feature", "finetune"],
                        help="transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions")
     train.add_argument("--unfreeze", type=int, help="transfer models: convolutions to fine-tune (study: 3, 6, 9)")

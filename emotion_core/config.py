@@ -30,6 +30,7 @@ class TrainConfig:
     limit: int = 0  # use at most this many images of the source (0: all), for quick lessons
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
     seed: int = 0
+    init_from: str = ""  # a run folder or .keras file whose weights start training (longer schedules in steps)
     # Transfer models only (vgg16, vgg19, resnet50); ignored by the CNNs.
     transfer_mode: str = "feature"  # feature: frozen backbone | finetune: last `unfreeze` convolutions train too
     unfreeze: int = 6  # the study tried 3, 6 and 9 (VGG16: block4 onward is 6)

@@ -1,57 +1,171 @@
-"""The Mistakes page's logic: which test faces sit in a confusion-matrix cell, which pairs
-of emotions are confused most, and the predictions to drill into (saved or computed)."""
+"""The Mistakes page's logic: which test faces sit in a confusion-matrix cell, which pairs of
+emotions are confused most, and the predictions to drill into (saved with a run, or computed).
+
+Everything here is plain arrays, dicts and DataFrames, so the page only lays them out.
+"""
 
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from emotion_core.labels import EMOTIONS
+from emotion_core.labels import EMOTIONS, NUM_CLASSES
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
-DEFAULT_CELL = (NEUTRAL, SAD)  # the study's finding: true neutral predicted sad...
-REVERSE_CELL = (SAD, NEUTRAL)  # ...and the reverse
+# The study's headline confusion: neutral faces taken for sad ones, and the reverse.
+DEFAULT_CELL = (NEUTRAL, SAD)  # (true, predicted)
+REVERSE_CELL = (SAD, NEUTRAL)
+ORDERS = ("confidence", "index")
 
 
-def cell_indices(y_true, probabilities, true_class, predicted_class):
-    """Examples whose true label is `true_class` and prediction `predicted_class`, most
-    confident first (the surest mistakes are the most instructive).
+def cell_indices(y_true, probabilities, true_class, predicted_class, *, order="confidence"):
+    """The examples of one confusion-matrix cell, most confident first.
+
+    The surest mistakes come first because they are the instructive ones: a face the model
+    calls sad at 95% says more about what it learnt than one it calls sad at 35%.
 
     Args:
-        y_true: int (n,). probabilities: float (n, 7).
+        y_true: int array (n,) of canonical class indices.
+        probabilities: float array (n, 7); the prediction is each row's argmax.
+        order: `confidence` (the predicted class's probability, descending; ties keep
+            dataset order) or `index` (dataset order).
     Returns:
-        int array of indices into the n examples.
+        int64 array of indices into the n examples.
     """
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; use {' or '.join(ORDERS)}")
+    probabilities = np.asarray(probabilities)
     predicted = probabilities.argmax(axis=1)
     members = np.flatnonzero((np.asarray(y_true) == true_class) & (predicted == predicted_class))
+    if order == "index":
+        return members.astype(np.int64)
     confidence = probabilities[members, predicted_class]
-    return members[np.argsort(-confidence, kind="stable")]
+    return members[np.argsort(-confidence, kind="stable")].astype(np.int64)
 
 
-def most_confused_pairs(matrix, *, top=5):
-    """Off-diagonal cells by count: list of (true, predicted, count, share of the true class)."""
+def page_count(n, size):
+    """Gallery pages needed for n faces, `size` per page (at least 1, so a page input has a range)."""
+    return max(1, -(-int(n) // size))
+
+
+def page_of(indices, page, size):
+    """The faces on gallery page `page` (1-based) of `indices`; empty past the last page."""
+    start = (int(page) - 1) * size
+    return np.asarray(indices)[start:start + size]
+
+
+def most_confused_pairs(matrix, top=5):
+    """The largest off-diagonal cells of a confusion matrix.
+
+    Args:
+        matrix: ints (7, 7), rows true, columns predicted.
+    Returns:
+        list of (true, predicted, count, fraction of the true class), largest count first;
+        empty cells are left out.
+    """
     matrix = np.asarray(matrix)
     rows = matrix.sum(axis=1)
-    pairs = [(t, p, int(matrix[t, p]), float(matrix[t, p] / rows[t]) if rows[t] else 0.0)
+    pairs = [(t, p, int(matrix[t, p]), float(matrix[t, p] / rows[t]))
              for t in range(len(matrix)) for p in range(len(matrix)) if t != p and matrix[t, p] > 0]
-    return sorted(pairs, key=lambda pair: -pair[2])[:top]
+    return sorted(pairs, key=lambda pair: -pair[2])[:top]  # sorted() is stable: ties stay in row order
 
 
-def cell_table(names, y_true, probabilities, indices):
-    """The faces of a cell as a table (for CSV download): index, name, labels, 7 probabilities."""
-    table = pd.DataFrame({
-        "index": indices,
-        "file": [names[i] for i in indices],
-        "true": [EMOTIONS[y_true[i]] for i in indices],
-        "predicted": [EMOTIONS[int(probabilities[i].argmax())] for i in indices],
-    })
-    for c, name in enumerate(EMOTIONS):
-        table[name] = probabilities[indices, c].astype(float).round(4) if len(indices) else []
+def pairs_table(pairs):
+    """`most_confused_pairs` as a display table (names instead of indices)."""
+    return pd.DataFrame([{"true": EMOTIONS[t], "predicted": EMOTIONS[p], "faces": n, "share of true class": share}
+                         for t, p, n, share in pairs], columns=["true", "predicted", "faces", "share of true class"])
+
+
+def report_for(y_true, probabilities):
+    """`evaluation.report` for probabilities (n, 7): the prediction is each row's argmax."""
+    from emotion_core.evaluation import report
+
+    return report(np.asarray(y_true), np.asarray(probabilities).argmax(axis=1))
+
+
+def report_table(result):
+    """The study's classification report (an `evaluation.report` dict) as a DataFrame:
+    one row per emotion, then the macro and weighted averages."""
+    columns = ["precision", "recall", "f1-score", "support"]
+    rows = {name: result["per_class"][name] for name in EMOTIONS}
+    rows["macro avg"] = dict(result["macro_avg"], support=result["n"])
+    rows["weighted avg"] = dict(result["weighted_avg"], support=result["n"])
+    table = pd.DataFrame.from_dict(rows, orient="index")[columns]
+    table["support"] = table["support"].astype(int)
     return table
 
 
+def cell_table(names, y_true, probabilities, indices):
+    """The faces of a cell as a table for CSV download.
+
+    Args:
+        names: file names (or row labels), one per example. y_true: int (n,).
+        probabilities: float (n, 7). indices: the cell's examples, in display order.
+    Returns:
+        DataFrame with columns index, file, true, predicted and one per emotion.
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    probabilities = np.asarray(probabilities)
+    table = pd.DataFrame({
+        "index": indices,
+        "file": [names[i] for i in indices],
+        "true": [EMOTIONS[int(y_true[i])] for i in indices],
+        "predicted": [EMOTIONS[int(probabilities[i].argmax())] for i in indices],
+    })
+    for c, name in enumerate(EMOTIONS):
+        table[name] = probabilities[indices, c].astype(float).round(4)
+    return table
+
+
+def clicked_cell(selection):
+    """The (true, predicted) cell of a click on `plots.confusion_matrix_figure`, or None.
+
+    Args:
+        selection: Streamlit's plotly selection state, e.g. {"points": [{"point_index": 19,
+            "customdata": {"0": 2, "1": 5}, ...}], ...}. Plotly sends numpy customdata as a
+            typed array, which reaches Python as a dict keyed "0", "1", not as a list.
+    """
+    points = (selection or {}).get("points") or []
+    if not points:
+        return None
+    point = points[0]
+    data = point.get("customdata")
+    if isinstance(data, dict):
+        data = [data[key] for key in sorted(data, key=int)]
+    if data is not None and len(data) == 2:
+        return tuple(int(v) for v in data)
+    if point.get("point_index") is not None:  # the figure lays cells out row by row
+        return divmod(int(point["point_index"]), NUM_CLASSES)
+    return None
+
+
+def probability_lines(probabilities, *, width=6):
+    """The 7 probabilities of one face as monospaced text bars, one line per emotion.
+
+    Names are cut to three letters (all distinct) so that a line fits a narrow gallery
+    column: `sad ████·· 71%`.
+    """
+    lines = []
+    for name, p in zip(EMOTIONS, np.asarray(probabilities, dtype=float)):
+        filled = int(round(p * width))
+        lines.append(f"{name[:3]} {'█' * filled}{'·' * (width - filled)} {p:4.0%}")
+    return "\n".join(lines)
+
+
+def saved_test_source(run_dir):
+    """The data source a run's predictions.npz was made on (config test_data, else data), or None."""
+    from emotion_core.runs import read_json
+
+    config = read_json(Path(run_dir) / "config.json", default={}) if run_dir else {}
+    return config.get("test_data") or config.get("data") or None
+
+
 def saved_predictions(run_dir, dataset):
-    """The run's saved probabilities when they were made on exactly this dataset, else None."""
+    """The run's saved probabilities (n, 7) when they were made on exactly this dataset, else None.
+
+    Same length, labels and names, in the same order: anything else (another test set, or the
+    validation split a run without a test split was scored on) would put faces in wrong cells.
+    """
     from emotion_core.evaluation import load_predictions
 
     if run_dir is None or not Path(run_dir).is_dir():
@@ -62,3 +176,65 @@ def saved_predictions(run_dir, dataset):
     if not np.array_equal(saved["true"], dataset.labels) or list(saved["names"]) != list(dataset.names):
         return None
     return saved["probabilities"]
+
+
+def predictions_for(ref, source, *, dataset=None, load_model=None, progress=None):
+    """The test set of `source` and a model's probabilities on it, computed only when needed.
+
+    Args:
+        ref: a run folder, a .keras file or `default` (see model_io.resolve_model_path).
+        source: a labelled data source; its `test` split is used.
+        dataset: the already loaded test Dataset (callers that cache it pass it in).
+        load_model: callable ref -> Keras model (callers that cache models pass theirs);
+            only called when the run has no saved predictions for this set.
+        progress: optional callable(done, total) while predicting.
+    Returns:
+        (Dataset, float32 probabilities (n, 7)).
+    """
+    from emotion_core.data import load_data
+    from emotion_core.evaluation import predict_probabilities
+
+    dataset = dataset if dataset is not None else load_data(source, split="test")
+    run_dir = Path(ref) if str(ref) != "default" and Path(ref).is_dir() else None
+    saved = saved_predictions(run_dir, dataset)
+    if saved is not None:
+        return dataset, saved
+    if load_model is None:
+        from emotion_core.model_io import load_model
+    return dataset, predict_probabilities(load_model(ref), dataset.images, progress=progress)
+
+
+def gallery_pictures(images, *, explainer=None, class_index=None, size=144):
+    """The gallery's pictures: each face with its Grad-CAM map for `class_index` over it, or
+    the plain faces when `explainer` is None.
+
+    Args:
+        images: uint8 (n, 48, 48). explainer: an `explain.GradCam`, or None.
+        class_index: the class to explain (the cell's predicted class: what made the model
+            say it); None explains each face's own prediction.
+    Returns:
+        list of n uint8 pictures: RGB (size, size, 3) with Grad-CAM, else the (48, 48) faces.
+    """
+    if explainer is None:
+        return list(images)
+    from emotion_core.explain import overlay
+
+    heatmaps, _ = explainer(images, class_index=class_index)
+    return [overlay(face, heatmap, size=size) for face, heatmap in zip(images, heatmaps)]
+
+
+def attention_overlays(explainer, images, labels, *, max_per_class=50, size=144):
+    """Per true class, the mean Grad-CAM map over correctly classified faces, drawn over the
+    class's mean face: where the model looks when it gets an emotion right (study, 3.1.6).
+
+    Args:
+        explainer: an `explain.GradCam`. images: uint8 (n, 48, 48). labels: int (n,).
+    Returns:
+        dict class index -> uint8 RGB (size, size, 3); classes with no correct face are absent.
+    """
+    from emotion_core.explain import mean_heatmaps, overlay
+
+    labels = np.asarray(labels)
+    maps = mean_heatmaps(explainer, images, labels, max_per_class=max_per_class)
+    faces = {c: images[labels == c].mean(axis=0).astype(np.uint8) for c in maps}
+    return {c: overlay(faces[c], maps[c], size=size) for c in maps}

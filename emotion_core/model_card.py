@@ -19,7 +19,7 @@ def cli_command(config):
                         ("batch_size", "--batch-size"), ("learning_rate", "--learning-rate"),
                         ("lr_schedule", "--lr-schedule"), ("label_smoothing", "--label-smoothing"),
                         ("patience", "--patience"), ("validation_fraction", "--validation-fraction"),
-                        ("limit", "--limit"), ("test_data", "--test-data"), ("seed", "--seed"),
+                        ("limit", "--limit"), ("test_data", "--test-data"), ("seed", "--seed"), ("init_from", "--init-from"),
                         ("transfer_mode", "--mode"), ("unfreeze", "--unfreeze"), ("weights", "--weights"),
                         ("input_size", "--input-size")):
         value = getattr(config, field)
@@ -32,6 +32,17 @@ def cli_command(config):
     elif config.augment.horizontal_flip:
         flags.append("--flip")
     return "python -m emotion_core train " + " ".join(flags)
+
+
+def _reproduce(config):
+    """The commands that rebuild the model: the run's own, after those of the run it started from."""
+    commands = [cli_command(config)]
+    parent = Path(config.init_from) / "config.json" if config.init_from else None
+    while parent and parent.exists():
+        parent_config = TrainConfig.from_dict(json.loads(parent.read_text()))
+        commands.insert(0, cli_command(parent_config) + f"   # -> {parent.parent.name}")
+        parent = Path(parent_config.init_from) / "config.json" if parent_config.init_from else None
+    return "\n".join(commands)
 
 
 def ship(run_dir, *, assets=ASSETS_DIR):
@@ -84,7 +95,7 @@ training or selection.
 
 Reproduce:
 ```
-{cli_command(config)}
+{_reproduce(config)}
 ```
 
 ## Cost

@@ -65,7 +65,7 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None):
     fig = go.Figure(go.Scatter(
         x=[names[p] for p in pred_idx.ravel()], y=[names[t] for t in true_idx.ravel()], mode="markers+text",
         text=text, textfont=dict(color=["white" if s > 0.5 else "black" for s in shade.ravel()]),
-        marker=dict(symbol="square", size=46, color=values.ravel(), colorscale="Blues", showscale=True,
+        marker=dict(symbol="square", size=40, color=values.ravel(), colorscale="Blues", showscale=True,
                     line=dict(width=[3 if selected == (t, p) else 0 for t, p in zip(true_idx.ravel(), pred_idx.ravel())],
                               color="#ff7f0e")),
         customdata=np.stack([true_idx.ravel(), pred_idx.ravel()], axis=1),

@@ -74,6 +74,8 @@ def _train_into(run_dir, config, extra_callbacks):
     train_data, val_data, weights = prepare_data(config)
     steps = int(np.ceil(len(train_data[1]) / config.batch_size))
     model = build_model(config.model, **config.model_options(get_spec(config.model).family))
+    if config.init_from:
+        model.set_weights(load_model(config.init_from).get_weights())
     model.compile(
         optimizer=keras.optimizers.Adam(_learning_rate(config, steps)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),

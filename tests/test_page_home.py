@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_home_shows_synthetic_data_its_distribution_and_one_face_per_emotion():
-    at = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
     assert not at.exception
     assert any("synthetic faces" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) == 1
@@ -23,7 +23,7 @@ def test_download_offline_warns_and_the_page_carries_on(monkeypatch):
     import kagglehub
 
     monkeypatch.setattr(kagglehub, "dataset_download", lambda handle: (_ for _ in ()).throw(OSError("offline")))
-    at = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
     [b for b in at.button if b.label == "Download FER2013 from Kaggle"][0].click().run()
     assert not at.exception and "could not download FER2013" in at.warning[0].value
     assert len(at.get("plotly_chart")) == 1
@@ -33,7 +33,7 @@ def test_home_finds_fer2013_from_the_environment(monkeypatch):
     if not FER2013_DIR.is_dir():
         pytest.skip("../shared/data/fer2013 is absent")
     monkeypatch.setenv("EMOTION_DATA_DIR", str(FER2013_DIR))
-    at = AppTest.from_file(str(ROOT / "pages" / "home.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=120).run()
     assert not at.exception and at.selectbox[0].value.startswith("FER2013 at")
     assert "28,709" in str(at.get("plotly_chart")[0].proto)
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from emotion_core.data.synthetic import synthetic_faces
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "live.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "live.py")
 
 
 @pytest.fixture

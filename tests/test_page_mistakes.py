@@ -1,26 +1,157 @@
-"""AppTest for the Mistakes page: with and without runs; the selected cell drives the gallery."""
+"""AppTest for the Mistakes page: without a model, with a finished run, with a model that saved
+no predictions; the selected cell (a button, or session state as a matrix click sets it)
+drives the gallery."""
 
 from pathlib import Path
 
+import numpy as np
+import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "mistakes.py")
+from emotion_core.evaluation import load_predictions
+from emotion_core.labels import EMOTIONS
+from emotion_core.mistakes import cell_indices
+
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "mistakes.py")
+PAGE_SIZE, COLUMNS = 24, 6  # faces per gallery page, in rows of 6
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A finished one-epoch run on 400 synthetic faces: model.keras, evaluation.json and
+    predictions.npz on the synthetic test set (a few seconds)."""
+    from emotion_core.augment import NO_AUGMENTATION
+    from emotion_core.config import TrainConfig
+    from emotion_core.training import train
+
+    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=400, imbalance="none",
+                         augment=NO_AUGMENTATION, batch_size=32)
+    return train(config, root=tmp_path_factory.mktemp("mistakes_runs"))
+
+
+@pytest.fixture(autouse=True)
+def synthetic_data_first(monkeypatch, tmp_path):
+    """No FER2013 to find (not in EMOTION_DATA_DIR, not in ./data/fer2013), so the test set
+    picker starts on the synthetic faces whatever the developer's machine holds."""
+    monkeypatch.delenv("EMOTION_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def only_the_run(tiny_run, monkeypatch):
+    """The page sees the tiny run and no shipped model."""
+    monkeypatch.setenv("EMOTION_RUNS_DIR", str(tiny_run.parent))
+    monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(tiny_run.parent / "missing.keras"))
+    return tiny_run
+
+
+def run_page():
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def gallery_heading(at):
+    return next(h.value for h in at.subheader if h.value.startswith("True "))
+
+
+def gallery_captions(at):
+    """Captions of the gallery's faces, column by column (the order of the element tree)."""
+    return [img.caption for element in at.get("image") for img in element.proto.imgs
+            if ": true " in img.caption]
+
+
+def column_by_column(names):
+    """Faces laid out row by row in COLUMNS columns, listed column by column."""
+    return [names[i] for column in range(COLUMNS) for i in range(column, len(names), COLUMNS)]
 
 
 def test_without_a_model_the_page_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("EMOTION_RUNS_DIR", str(tmp_path / "empty_runs"))
     monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(tmp_path / "missing.keras"))
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert not at.exception and any("No model yet" in i.value for i in at.info)
+    at = run_page()
+    assert any("No model yet" in info.value for info in at.info)
+    assert not at.subheader  # no matrix, no gallery
 
 
-def test_the_gallery_follows_the_selected_cell(trained_synthetic_run, monkeypatch):
-    monkeypatch.setenv("EMOTION_RUNS_DIR", str(trained_synthetic_run.parent))
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
-    assert not at.exception, [e.message for e in at.exception]
-    assert at.subheader[0].value.startswith("True neutral, predicted sad")
-    [b for b in at.button if b.label == "Sad → predicted neutral"][0].click().run()
-    assert at.subheader[0].value.startswith("True sad, predicted neutral")
-    at.session_state["cell"] = (3, 3)  # what a click on the happy/happy marker stores
+def test_a_finished_run_shows_its_matrix_gallery_and_report(only_the_run):
+    at = run_page()
+    saved = load_predictions(only_the_run)
+    assert len(at.get("plotly_chart")) == 1  # the confusion matrix
+    assert any("synthetic" in info.value for info in at.info)
+    accuracy = np.mean(saved["probabilities"].argmax(axis=1) == saved["true"])
+    assert at.metric[0].value == f"{accuracy:.1%}"  # the saved predictions, not new ones
+    neutral_as_sad = cell_indices(saved["true"], saved["probabilities"], 4, 5)
+    assert gallery_heading(at) == f"True neutral, predicted sad: {len(neutral_as_sad):,} faces"
+    assert len(gallery_captions(at)) == min(PAGE_SIZE, len(neutral_as_sad))
+    assert len(at.dataframe) == 2  # classification report and most confused pairs
+
+
+def busiest_cell(saved, *, skip):
+    """The cell with the most faces other than `skip`, and its faces most confident first."""
+    counts = np.zeros((7, 7), int)
+    np.add.at(counts, (saved["true"], saved["probabilities"].argmax(axis=1)), 1)
+    for t, p in skip:
+        counts[t, p] = -1
+    t, p = np.unravel_index(counts.argmax(), counts.shape)
+    return (int(t), int(p)), cell_indices(saved["true"], saved["probabilities"], t, p)
+
+
+def test_changing_the_selected_cell_changes_the_gallery(only_the_run):
+    at = run_page()
+    first = gallery_heading(at)
+    next(b for b in at.button if b.label == "Sad taken for neutral").click().run()
+    assert not at.exception and gallery_heading(at).startswith("True sad, predicted neutral")
+    assert at.session_state["mistakes_cell"] == (5, 4)
+
+    saved = load_predictions(only_the_run)
+    cell, faces = busiest_cell(saved, skip=[(4, 5), (5, 4)])
+    at.session_state["mistakes_cell"] = cell  # what a click on that marker of the matrix stores
     at.run()
-    assert at.subheader[0].value.startswith("True happy, predicted happy")
-    assert len(at.get("image")) >= 1 and not at.exception
+    assert not at.exception
+    heading = gallery_heading(at)
+    assert heading == f"True {EMOTIONS[cell[0]]}, predicted {EMOTIONS[cell[1]]}: {len(faces):,} faces"
+    assert heading != first
+    captions = gallery_captions(at)
+    assert len(captions) == min(PAGE_SIZE, len(faces))
+    # most confident first: the gallery shows the cell's faces in exactly cell_indices' order
+    assert [c.split(":")[0] for c in captions] == column_by_column([str(saved["names"][i]) for i in faces[:PAGE_SIZE]])
+
+    if len(faces) > PAGE_SIZE:  # the second page continues where the first stopped
+        at.number_input(key=f"mistakes_page_{cell[0]}_{cell[1]}").set_value(2).run()
+        names = [c.split(":")[0] for c in gallery_captions(at)]
+        assert names == column_by_column([str(saved["names"][i]) for i in faces[PAGE_SIZE:2 * PAGE_SIZE]])
+
+    at.toggle(key="mistakes_gradcam").set_value(False).run()  # plain faces without Grad-CAM
+    assert not at.exception and gallery_captions(at)
+
+
+def test_mean_gradcam_per_emotion_is_drawn_on_request(only_the_run):
+    at = run_page()
+    before = len(at.get("image"))
+    at.toggle(key="mistakes_attention").set_value(True).run()
+    assert not at.exception
+    assert len(at.get("image")) > before
+
+
+def test_a_model_without_saved_predictions_is_predicted_on_the_page(tiny_run, monkeypatch, tmp_path):
+    # the shipped model has no run folder beside it: the page predicts the test set itself
+    monkeypatch.setenv("EMOTION_RUNS_DIR", str(tmp_path / "empty_runs"))
+    monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(tiny_run / "model.keras"))
+    at = run_page()
+    saved = load_predictions(tiny_run)
+    accuracy = np.mean(saved["probabilities"].argmax(axis=1) == saved["true"])
+    assert at.metric[0].value == f"{accuracy:.1%}"  # the same model on the same faces
+    assert gallery_heading(at).startswith("True neutral, predicted sad")
+
+
+def test_a_run_viewed_on_another_test_set_is_predicted_here(only_the_run, kaggle_root, monkeypatch):
+    # the run saved predictions for the synthetic faces; a Kaggle folder is predicted on the page
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(kaggle_root))
+    at = run_page()
+    assert at.selectbox(key="mistakes_data").value.startswith("FER2013 at")
+    assert any("Predicted here" in caption.value for caption in at.caption)
+    assert not any("synthetic" in info.value for info in at.info)
+    at.session_state["mistakes_cell"] = (0, 0)
+    at.run()
+    assert not at.exception and gallery_heading(at).startswith("True angry, predicted angry")

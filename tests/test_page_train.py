@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from emotion_core import runs
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "train.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train.py")
 
 
 def run_page():

@@ -7,7 +7,7 @@ from emotion_core.data.discovery import download_fer2013
 from emotion_core.data.examples import example_faces
 from emotion_core.labels import EMOTIONS
 from emotion_core.plots import class_distribution
-from pages._shared import cached_data, data_source_picker
+from app_pages._shared import cached_data, data_source_picker
 
 st.title("Emotion recognition from faces")
 st.markdown(

@@ -13,7 +13,7 @@ from emotion_core.evaluation import evaluate_run
 from emotion_core.jobs import launch_training, progress
 from emotion_core.models import get_spec, model_names
 from emotion_core.plots import per_class_metrics, training_curves
-from pages._shared import data_source_picker, show_error
+from app_pages._shared import data_source_picker, show_error
 
 PRESET_HELP = {
     "demo": "about a minute: a slice of the data, a few epochs — curves move at once",

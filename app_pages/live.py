@@ -10,7 +10,7 @@ from emotion_core.faces import ImageError, decode_image
 from emotion_core.model_io import ModelLoadError
 from emotion_core.photo_analysis import analyse_photo, annotate
 from emotion_core.plots import probability_bars
-from pages._shared import explainer_for, model_picker
+from app_pages._shared import explainer_for, model_picker
 
 MAX_FILES = 12
 
@@ -54,11 +54,12 @@ def show_photo(index, name, data, explainer, *, show_heatmaps, tta):
         if not st.checkbox("Classify the whole image as one face", key=f"whole_{index}_{name}"):
             return
         results = analyse_photo(explainer, image, whole_if_none=True, tta=tta)
-    st.image(annotate(image, results), caption=f"{name}: {len(results)} face(s)", width="stretch")
+    photo, faces = st.columns([3, 2])
+    photo.image(annotate(image, results), caption=f"{name}: {len(results)} face(s)", width="stretch")
     for number, result in enumerate(results, start=1):
-        picture, chart = st.columns([1, 3])
+        picture, chart = faces.columns([1, 2])
         face = overlay(result.crop, result.heatmap) if show_heatmaps else result.crop
-        picture.image(face, caption=f"{number}: {result.emotion}", width=144, clamp=True)
+        picture.image(face, caption=f"{number}: {result.emotion}", width="stretch", clamp=True)
         chart.plotly_chart(probability_bars(result.probabilities), width="stretch", key=f"bars_{index}_{number}")
 
 

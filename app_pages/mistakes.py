@@ -1,0 +1,186 @@
+"""Mistakes: click a confusion-matrix cell, browse its faces with their probabilities and Grad-CAM."""
+
+import streamlit as st
+
+from emotion_core.labels import EMOTIONS
+from emotion_core.mistakes import (
+    DEFAULT_CELL,
+    REVERSE_CELL,
+    attention_overlays,
+    cell_indices,
+    cell_table,
+    clicked_cell,
+    gallery_pictures,
+    most_confused_pairs,
+    page_count,
+    page_of,
+    pairs_table,
+    predictions_for,
+    probability_lines,
+    report_for,
+    report_table,
+    saved_test_source,
+)
+from emotion_core.model_io import resolve_model_path
+from emotion_core.plots import confusion_matrix_figure
+from app_pages._shared import cached_data, data_source_picker, explainer_for, model_for, model_picker, show_error
+
+PAGE_SIZE = 24
+COLUMNS = 6
+MATRIX_KEY = "mistakes_matrix"
+CELL_KEY = "mistakes_cell"  # the selected (true, predicted) cell; survives reruns and page changes
+
+
+# Cached on strings (model reference, its file and time, data source), never on the model itself.
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_predictions(ref, model_file, modified, source):
+    """Probabilities (n, 7) on the test split of `source`, and whether they were predicted
+    here: the run's saved ones are used when they are for this very set, else the set is
+    predicted once, with a progress bar, and kept for every visitor."""
+    bar = None
+
+    def show(done, total):
+        nonlocal bar  # created on first use, so saved predictions show no bar at all
+        bar = bar or st.progress(0.0)
+        bar.progress(done / total, text=f"Predicting the test set once: {done:,}/{total:,} faces")
+
+    _, probabilities = predictions_for(ref, source, dataset=cached_data(source, "test"), load_model=model_for,
+                                       progress=show)
+    if bar is not None:
+        bar.empty()
+    return probabilities, bar is not None
+
+
+@st.cache_data(show_spinner="Averaging Grad-CAM over correctly classified faces…", max_entries=8)
+def cached_attention(ref, model_file, modified, source):
+    """Per emotion, the mean Grad-CAM of correct faces over the mean face (RGB pictures)."""
+    dataset = cached_data(source, "test")
+    return attention_overlays(explainer_for(ref), dataset.images, dataset.labels)
+
+
+def choose_models_form():
+    """The model and the labelled test set; (ref, source), ref None when there is no model."""
+    left, right = st.columns(2)
+    with left:
+        ref = model_picker(key="mistakes_model")
+    with right:
+        source = data_source_picker(key="mistakes_data", label="Labelled test set")
+    return ref, source
+
+
+def _select(cell):
+    st.session_state[CELL_KEY] = cell
+
+
+def _select_clicked_cell():
+    """on_select callback: a click on a marker selects its cell (runs before the page reruns,
+    so the matrix is drawn with the new cell outlined)."""
+    cell = clicked_cell(st.session_state[MATRIX_KEY].get("selection"))
+    if cell is not None:
+        _select(cell)
+
+
+def matrix_form(matrix):
+    """The clickable confusion matrix; returns the selected (true, predicted) cell."""
+    st.session_state.setdefault(CELL_KEY, DEFAULT_CELL)
+    normalise = st.toggle("Normalise by row (share of each true emotion)", key="mistakes_normalise")
+    figure = confusion_matrix_figure(matrix, normalise=normalise, selected=st.session_state[CELL_KEY])
+    # width="content": the figure's own width keeps its square markers apart (stretched into a
+    # narrow column they overlap, and a click lands on the wrong cell)
+    st.plotly_chart(figure, width="content", on_select=_select_clicked_cell, selection_mode="points",
+                    key=MATRIX_KEY)
+    st.caption("Click a cell to see its faces below. Rows: the true emotion; columns: what the model said.")
+    return st.session_state[CELL_KEY]
+
+
+def shortcuts_form(result, dataset):
+    """Accuracy, the study's two neutral/sad cells one click away, and the most confused pairs."""
+    st.metric("Accuracy on this test set", f"{result['accuracy']:.1%}",
+              help=f"{len(dataset):,} faces: {dataset.description}")
+    st.button("Neutral taken for sad", on_click=_select, args=(DEFAULT_CELL,), width="stretch")
+    st.button("Sad taken for neutral", on_click=_select, args=(REVERSE_CELL,), width="stretch")
+    pairs = most_confused_pairs(result["confusion_matrix"])
+    st.markdown("**Most confused pairs** (click a row)")
+
+    def select_pair():
+        rows = st.session_state["mistakes_pairs"].selection.rows
+        if rows:
+            _select(pairs[rows[0]][:2])
+
+    st.dataframe(pairs_table(pairs), hide_index=True, on_select=select_pair, selection_mode="single-row",
+                 key="mistakes_pairs",
+                 column_config={"share of true class": st.column_config.NumberColumn(format="percent")})
+
+
+def gallery(dataset, probabilities, cell, ref):
+    """The faces of one cell, surest mistakes first, a page at a time."""
+    true, predicted = cell
+    indices = cell_indices(dataset.labels, probabilities, true, predicted)
+    st.subheader(f"True {EMOTIONS[true]}, predicted {EMOTIONS[predicted]}: {len(indices):,} faces")
+    if not len(indices):
+        st.info("No faces in this cell. Click another cell of the matrix.")
+        return
+    controls = st.columns([1, 1, 2], vertical_alignment="bottom")
+    with_cam = controls[0].toggle("Grad-CAM", value=True, key="mistakes_gradcam",
+                                  help=f"Colour where the model looked when it said {EMOTIONS[predicted]}.")
+    pages = page_count(len(indices), PAGE_SIZE)
+    page = controls[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{true}_{predicted}")
+    controls[2].download_button("Download this cell as CSV", cell_table(dataset.names, dataset.labels, probabilities,
+                                                                         indices).to_csv(index=False),
+                                file_name=f"true_{EMOTIONS[true]}_predicted_{EMOTIONS[predicted]}.csv",
+                                mime="text/csv")
+    shown = page_of(indices, page, PAGE_SIZE)
+    pictures = gallery_pictures(dataset.images[shown], explainer=explainer_for(ref) if with_cam else None,
+                                class_index=predicted)
+    columns = st.columns(COLUMNS)
+    for n, (i, picture) in enumerate(zip(shown, pictures)):
+        with columns[n % COLUMNS]:
+            st.image(picture, width="stretch",
+                     caption=f"{dataset.names[i]}: true {EMOTIONS[true]}, said {EMOTIONS[predicted]}")
+            st.text(probability_lines(probabilities[i]))
+
+
+def summary(result, ref, model_key, source):
+    """The classification report, and where the model looks per emotion when it is right."""
+    st.markdown("**Classification report**")
+    st.dataframe(report_table(result), column_config={c: st.column_config.NumberColumn(format="%.2f")
+                                                      for c in ("precision", "recall", "f1-score")})
+    st.markdown("**Where the model looks when it is right**: mean Grad-CAM over correctly classified "
+                "faces of each emotion, drawn over that emotion's mean face.")
+    if st.toggle("Compute the mean Grad-CAM per emotion", key="mistakes_attention",
+                 help="Explains up to 150 faces per emotion once, then it is cached."):
+        pictures = cached_attention(ref, *model_key, source)
+        for label, column in enumerate(st.columns(len(EMOTIONS))):
+            if label in pictures:
+                column.image(pictures[label], caption=EMOTIONS[label], width="stretch")
+            else:
+                column.caption(f"{EMOTIONS[label]}: no face classified correctly")
+
+
+st.title("Mistakes")
+st.caption("Which emotions does the model confuse, and what was it looking at?")
+ref, source = choose_models_form()
+if ref is None:
+    st.stop()
+try:
+    model_file = resolve_model_path(ref)
+    model_key = (str(model_file), model_file.stat().st_mtime)  # a retrained model gets fresh predictions
+    dataset = cached_data(source, "test")
+    probabilities, predicted_here = cached_predictions(ref, *model_key, source)
+except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
+    show_error(error)
+    st.stop()
+if dataset.synthetic:
+    st.info("Test set: **synthetic faces** drawn by the app, not FER2013.")
+saved_on = saved_test_source(ref) if predicted_here and ref != "default" else None
+if saved_on:
+    st.caption(f"Predicted here: this run saved its predictions for `{saved_on}`, not for this set.")
+result = report_for(dataset.labels, probabilities)
+matrix_column, side_column = st.columns([3, 2], gap="large")
+with matrix_column:
+    cell = matrix_form(result["confusion_matrix"])
+with side_column:
+    shortcuts_form(result, dataset)
+gallery(dataset, probabilities, cell, ref)
+with st.expander("Classification report and attention per emotion"):
+    summary(result, ref, model_key, source)
