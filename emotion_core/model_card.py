@@ -45,6 +45,16 @@ def _reproduce(config):
     return "\n".join(commands)
 
 
+def _chain_seconds(info):
+    """Training seconds of a run plus those of the runs it was initialised from."""
+    seconds, config = info.status.get("train_seconds") or 0, info.config
+    while config.get("init_from") and (Path(config["init_from"]) / "status.json").exists():
+        parent = Path(config["init_from"])
+        seconds += runs.read_status(parent).get("train_seconds") or 0
+        config = runs.read_json(parent / "config.json", default={})
+    return seconds
+
+
 def ship(run_dir, *, assets=ASSETS_DIR):
     """Copy a finished run's best model into assets/ (without optimizer state) and write its card.
 
@@ -70,7 +80,7 @@ def model_card(info, model_path):
     config = TrainConfig.from_dict(info.config)
     metrics = runs.read_metrics(info.path)
     evaluation = info.evaluation
-    seconds = info.status.get("train_seconds") or 0
+    seconds = _chain_seconds(info)
     per_epoch = sorted(m["epoch_seconds"] for m in metrics)
     rows = "\n".join(f"| {name} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1-score']:.3f} | {r['support']} |"
                      for name, r in evaluation["per_class"].items())
@@ -99,7 +109,7 @@ Reproduce:
 ```
 
 ## Cost
-{seconds / 60:.0f} minutes of training on this project's development machine (2 CPU cores, no GPU),
+{seconds / 60:.0f} minutes of training in all (this run and the runs it started from) on this project's development machine (2 CPU cores, no GPU),
 median {per_epoch[len(per_epoch) // 2] if per_epoch else 0:.0f} s per epoch (other work shared the machine part of the time).
 
 ## PublicTest results
