@@ -19,7 +19,10 @@ def test_every_model_builds_predicts_and_names_its_gradcam_layer(name):
     probs = np.asarray(model(np.zeros((2, 48, 48, 1), np.float32), training=False))
     assert probs.shape == (2, 7) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     assert model.name == name
-    model.get_layer(get_spec(name).gradcam_layer)  # raises if the named layer is missing
+    layer = model
+    for part in get_spec(name).gradcam_layer.split("/"):  # "backbone/layer" for nested backbones
+        layer = layer.get_layer(part)  # raises if the named layer is missing
+    assert len(layer.output.shape) == 4
 
 
 def test_unknown_model_name_lists_the_known_ones():
