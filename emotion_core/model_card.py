@@ -63,8 +63,9 @@ def ship(run_dir, *, assets=ASSETS_DIR):
     """
     run_dir, assets = Path(run_dir), Path(assets)
     info = runs.load_run(run_dir)
-    if info.state != runs.FINISHED or not info.evaluation:
-        raise runs.RunError(f"{run_dir.name} is {info.state} or unevaluated; ship only finished, evaluated runs")
+    if info.state not in (runs.FINISHED, runs.STOPPED) or not info.evaluation:
+        raise runs.RunError(f"{run_dir.name} is {info.state} or unevaluated; ship only finished (or stopped), "
+                            "evaluated runs")
     assets.mkdir(parents=True, exist_ok=True)
     target = assets / "default_model.keras"
     save_model_atomic(load_model(run_dir), target)  # loaded without compile: no optimizer state saved
@@ -100,7 +101,8 @@ training or selection.
 - architecture: `{config.model}` ({load_model(model_path).count_params():,} parameters)
 - imbalance strategy: {config.imbalance}; augmentation: {json.dumps(config.augment.__dict__)}
 - Adam, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
-  label smoothing {config.label_smoothing}, {info.epochs_done} epochs (early-stopping patience {config.patience})
+  label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};
+  early-stopping patience {config.patience}); the best epoch by validation accuracy is kept
 - versions: {json.dumps(info.config.get('versions', {}))}
 
 Reproduce:
