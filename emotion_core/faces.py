@@ -267,3 +267,10 @@ def whole_image_face(image_bgr):
     side = min(height, width)
     box = ((width - side) // 2, (height - side) // 2, side, side)
     return Face(box, crop_face(image_bgr, box, margin=0.0))
+
+
+def faces_or_whole(image_bgr, *, whole_if_none=False):
+    """`find_faces`, falling back to the whole image as one face when asked and none is found
+    (close-ups such as FER2013 faces give the detector too little context)."""
+    faces = find_faces(image_bgr)
+    return [whole_image_face(image_bgr)] if not faces and whole_if_none else faces

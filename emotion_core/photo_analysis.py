@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emotion_core.faces import find_faces, whole_image_face
+from emotion_core.faces import faces_or_whole
 from emotion_core.labels import EMOTIONS
 
 
@@ -35,9 +35,7 @@ def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False):
     Returns:
         list of FaceResult, left to right; empty when no face was found.
     """
-    faces = find_faces(image_bgr)
-    if not faces and whole_if_none:
-        faces = [whole_image_face(image_bgr)]
+    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none)
     if not faces:
         return []
     crops = np.stack([face.crop for face in faces])

@@ -7,7 +7,7 @@ can draw them without knowing about arrays.
 import numpy as np
 
 from emotion_core.evaluation import predict_probabilities
-from emotion_core.faces import find_faces, whole_image_face
+from emotion_core.faces import faces_or_whole
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 
 
@@ -37,9 +37,7 @@ def predict_image(model, image_bgr, *, tta=False, whole_if_none=False):
         list of {"box": [x, y, w, h], "probabilities": {emotion: float}, "emotion": name},
         left to right; [] when no face is found (and whole_if_none is False).
     """
-    faces = find_faces(image_bgr)
-    if not faces and whole_if_none:
-        faces = [whole_image_face(image_bgr)]
+    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none)
     probabilities = classify_faces(model, faces, tta=tta)
     return [_face_result(face, row) for face, row in zip(faces, probabilities)]
 
