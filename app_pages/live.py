@@ -6,7 +6,7 @@ Uploaded and webcam images are decoded in memory only: never written to disk or 
 import streamlit as st
 
 from emotion_core.explain import overlay
-from emotion_core.faces import ImageError, decode_image
+from emotion_core.faces import MIN_FACE_FRACTION, SMALL_FACE_FRACTION, ImageError, decode_image
 from emotion_core.model_io import ModelLoadError
 from emotion_core.photo_analysis import analyse_photo, annotate
 from emotion_core.plots import probability_bars
@@ -16,13 +16,15 @@ MAX_FILES = 12
 
 
 def options_form():
-    """Model and display options; returns (model reference or None, show_heatmaps, tta)."""
-    c1, c2, c3 = st.columns([3, 1, 1])
+    """Model and display options; returns (model reference or None, show_heatmaps, tta, min_face)."""
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     with c1:
         ref = model_picker(key="live_model")
     show_heatmaps = c2.toggle("Grad-CAM overlay", value=True, help="colour what pushed the model to its answer")
     tta = c3.toggle("Mirror average (TTA)", value=False, help="also classify the mirrored face and average")
-    return ref, show_heatmaps, tta
+    small = c4.toggle("Small faces", value=False,
+                      help="also look for faces down to 5% of the photo's height (group photos; slower)")
+    return ref, show_heatmaps, tta, SMALL_FACE_FRACTION if small else MIN_FACE_FRACTION
 
 
 def photos_form():
@@ -42,18 +44,18 @@ def photos_form():
     return photos
 
 
-def show_photo(index, name, data, explainer, *, show_heatmaps, tta):
+def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
     try:
         image = decode_image(data, name=name)
     except ImageError as error:
         st.error(str(error))
         return
-    results = analyse_photo(explainer, image, tta=tta)
+    results = analyse_photo(explainer, image, tta=tta, min_face=min_face)
     if not results:
         st.warning(f"No face found in {name}.")
         if not st.checkbox("Classify the whole image as one face", key=f"whole_{index}_{name}"):
             return
-        results = analyse_photo(explainer, image, whole_if_none=True, tta=tta)
+        results = analyse_photo(explainer, image, whole_if_none=True, tta=tta, min_face=min_face)
     photo, faces = st.columns([3, 2])
     photo.image(annotate(image, results), caption=f"{name}: {len(results)} face(s)", width="stretch")
     for number, result in enumerate(results, start=1):
@@ -66,7 +68,7 @@ def show_photo(index, name, data, explainer, *, show_heatmaps, tta):
 st.title("Live")
 st.caption("Every face in a photo, its emotion probabilities, and where the model looked. "
            "Photos stay in memory: nothing is saved.")
-ref, show_heatmaps, tta = options_form()
+ref, show_heatmaps, tta, min_face = options_form()
 photos = photos_form()
 if ref is not None and photos:
     try:
@@ -76,6 +78,6 @@ if ref is not None and photos:
         st.stop()
     for index, (name, data) in enumerate(photos):
         with st.container(border=True):
-            show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta)
+            show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta, min_face=min_face)
 elif ref is not None:
     st.info("Upload a photo of a face (or a group) or take a webcam snapshot.")

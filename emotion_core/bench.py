@@ -4,9 +4,11 @@ each trained for the same wall-clock budget on the same data, side by side in on
 The plain port feeds numpy arrays through Keras' legacy ImageDataGenerator (per-image
 scipy transforms in Python), as the study's code did; the fast recipe uses the project's
 training pipeline (cached tf.data, one on-graph affine per batch) and the `fast` preset,
-with its cosine schedule stretched over the time budget instead of over epochs.
+with its cosine schedule stretched over the time budget instead of over epochs, and its
+precision (bfloat16 where the CPU has bfloat16 units; the plain port is float32 as the study's was).
 """
 
+import dataclasses
 import math
 import time
 import warnings
@@ -20,11 +22,13 @@ from emotion_core.data import load_data
 from emotion_core.data.prepare import class_weights, one_hot, scale, split_train_validation
 from emotion_core.evaluation import evaluate
 from emotion_core.models import build_model
+from emotion_core.precision import dtype_policy, resolve_precision
 
 
 @dataclass
 class BenchResult:
     recipe: str
+    precision: str
     images_per_s: float
     epochs: float
     seconds: float
@@ -58,8 +62,9 @@ class _Budget(keras.callbacks.Callback):
         return time.perf_counter() - self.started
 
 
-def _compiled(name, learning_rate, label_smoothing=0.0):
-    model = build_model(name)
+def _compiled(name, learning_rate, label_smoothing=0.0, precision="float32"):
+    with dtype_policy(precision):
+        model = build_model(name)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing), metrics=["accuracy"])
     return model
@@ -84,7 +89,7 @@ def train_fast(x, y, budget_s, config=PRESETS["fast"]):
     from emotion_core.augment import build_augmenter
     from emotion_core.training import make_dataset
 
-    model = _compiled(config.model, config.learning_rate, config.label_smoothing)
+    model = _compiled(config.model, config.learning_rate, config.label_smoothing, resolve_precision(config.precision))
     budget = _Budget(budget_s, config.batch_size, cosine_from=config.learning_rate)
     data = make_dataset(x, y, batch_size=config.batch_size, augmenter=build_augmenter(config.augment), seed=config.seed)
     with warnings.catch_warnings():  # "shuffle ignored for tf.data": we shuffle in the pipeline
@@ -99,17 +104,18 @@ def bench_train(source, *, budget_s, test_source=None, fast_model=None, on_resul
     train_idx, _ = split_train_validation(train.labels, seed=0)  # both train on the same 80%
     x, y = train.images[train_idx], train.labels[train_idx]
     test = load_data(test_source or source, split="test")
-    fast_config = PRESETS["fast"] if not fast_model else PRESETS["fast"].__class__(
-        **{**PRESETS["fast"].__dict__, "model": fast_model})
+    fast_config = PRESETS["fast"] if not fast_model else dataclasses.replace(PRESETS["fast"], model=fast_model)
     results = []
-    for recipe, run in (("study recipe, plain port", train_study_plain),
-                        ("fast recipe, this project", lambda *a: train_fast(*a, config=fast_config))):
+    for recipe, precision, run in (
+            ("study recipe, plain port", "float32", train_study_plain),
+            ("fast recipe, this project", resolve_precision(fast_config.precision),
+             lambda *a: train_fast(*a, config=fast_config))):
         keras.utils.set_random_seed(0)
         model, budget = run(x, y, budget_s)
         seconds = budget.elapsed()
         plain, _ = evaluate(model, test)
         flipped, _ = evaluate(model, test, tta=True)
-        result = BenchResult(recipe, budget.images / seconds, budget.images / len(y), seconds,
+        result = BenchResult(recipe, precision, budget.images / seconds, budget.images / len(y), seconds,
                              plain["accuracy"], flipped["accuracy"])
         results.append(result)
         if on_result:
@@ -119,9 +125,9 @@ def bench_train(source, *, budget_s, test_source=None, fast_model=None, on_resul
 
 def format_results(results):
     """The benchmark as a small table plus the throughput ratio."""
-    lines = [f"{'recipe':<28} {'images/s':>9} {'epochs':>7} {'seconds':>8} {'test acc':>9} {'+flip TTA':>10}"]
+    lines = [f"{'recipe':<28} {'precision':<15} {'images/s':>9} {'epochs':>7} {'seconds':>8} {'test acc':>9} {'+flip TTA':>10}"]
     for r in results:
-        lines.append(f"{r.recipe:<28} {r.images_per_s:9.1f} {r.epochs:7.2f} {r.seconds:8.0f} "
+        lines.append(f"{r.recipe:<28} {r.precision:<15} {r.images_per_s:9.1f} {r.epochs:7.2f} {r.seconds:8.0f} "
                      f"{r.test_accuracy:9.4f} {r.test_accuracy_tta:10.4f}")
     if len(results) == 2 and results[0].images_per_s:
         lines.append(f"throughput ratio (fast / study): {results[1].images_per_s / results[0].images_per_s:.2f}x")

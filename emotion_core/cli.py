@@ -36,6 +36,8 @@ def build_parser():
     train.add_argument("--no-augment", action="store_true", help="turn augmentation off")
     train.add_argument("--flip", action="store_true", default=None, help="add horizontal flips to augmentation")
     train.add_argument("--seed", type=int)
+    train.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"],
+                       help="mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there")
     train.add_argument("--init-from", help="start from the weights of a run folder or .keras file")
     train.add_argument("--mode", dest="transfer_mode", choices=["feature", "finetune"],
                        help="transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions")
@@ -56,6 +58,8 @@ def build_parser():
     predict.add_argument("images", nargs="+")
     predict.add_argument("--model", default="default")
     predict.add_argument("--tta", action="store_true")
+    predict.add_argument("--small-faces", action="store_true",
+                         help="also look for faces down to 5%% of the shorter side (group photos; slower)")
     predict.add_argument("--json", action="store_true")
 
     models = sub.add_parser("models", help="list the registered architectures")

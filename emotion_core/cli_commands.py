@@ -18,7 +18,7 @@ USER_ERRORS = (DataError, ModelLoadError, UnknownModelError, RunError, WeightsUn
 
 # CLI flag -> TrainConfig field, for flags that map one to one.
 _FLAG_FIELDS = ("data", "model", "imbalance", "epochs", "batch_size", "learning_rate", "lr_schedule", "reduce_lr",
-                "label_smoothing", "patience", "validation_fraction", "limit", "test_data", "seed", "init_from",
+                "label_smoothing", "patience", "validation_fraction", "limit", "test_data", "seed", "init_from", "precision",
                 "transfer_mode", "unfreeze", "weights", "input_size")
 
 

@@ -30,6 +30,7 @@ class TrainConfig:
     limit: int = 0  # use at most this many images of the source (0: all), for quick lessons
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
     seed: int = 0
+    precision: str = "float32"  # float32 | mixed_bfloat16 | auto (bfloat16 where the CPU has bfloat16 units)
     init_from: str = ""  # a run folder or .keras file whose weights start training (longer schedules in steps)
     # Transfer models only (vgg16, vgg19, resnet50); ignored by the CNNs.
     transfer_mode: str = "feature"  # feature: frozen backbone | finetune: last `unfreeze` convolutions train too
@@ -91,5 +92,6 @@ PRESETS = {
         label_smoothing=0.1,
         validation_fraction=0.1,
         patience=36,
+        precision="auto",
     ),
 }

@@ -27,9 +27,10 @@ def predict_probabilities(model, images, *, batch_size=256, tta=False, progress=
     outputs = []
     for start in range(0, len(images), batch_size):
         batch = scale(images[start:start + batch_size])
-        probs = np.asarray(model(batch, training=False))
+        # predict_on_batch runs a traced graph: ~3 ms for a few faces, where an eager call takes ~20
+        probs = np.asarray(model.predict_on_batch(batch))
         if tta:
-            probs = (probs + np.asarray(model(batch[:, :, ::-1], training=False))) / 2
+            probs = (probs + np.asarray(model.predict_on_batch(batch[:, :, ::-1].copy()))) / 2
         outputs.append(probs)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))

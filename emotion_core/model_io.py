@@ -36,9 +36,11 @@ def load_model(ref):
 
     import emotion_core.models  # noqa: F401  (registers custom layers the saved model may use)
 
+    from emotion_core.precision import as_float32
+
     path = resolve_model_path(ref)
     try:
-        return keras.saving.load_model(path, compile=False)
+        return as_float32(keras.saving.load_model(path, compile=False))
     except Exception as error:  # Keras raises many types for bad files
         raise ModelLoadError(f"cannot load model {path}: {type(error).__name__}: {str(error)[:200]}") from None
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from emotion_core.faces import faces_or_whole
+from emotion_core.evaluation import predict_probabilities
+from emotion_core.faces import MIN_FACE_FRACTION, faces_or_whole
 from emotion_core.labels import EMOTIONS
 
 
@@ -24,7 +25,7 @@ class FaceResult:
         return EMOTIONS[int(np.argmax(self.probabilities))]
 
 
-def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False):
+def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False, min_face=MIN_FACE_FRACTION):
     """Find, classify and explain every face in a BGR photo.
 
     Args:
@@ -32,16 +33,18 @@ def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False):
             probabilities and heatmaps).
         whole_if_none: when no face is found, treat the whole photo as one face.
         tta: average the probabilities with those of the mirrored faces.
+        min_face: smallest face looked for, as a fraction of the shorter side
+            (faces.SMALL_FACE_FRACTION for group photos).
     Returns:
         list of FaceResult, left to right; empty when no face was found.
     """
-    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none)
+    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none, min_face=min_face)
     if not faces:
         return []
     crops = np.stack([face.crop for face in faces])
     heatmaps, probabilities = explainer(crops)
     if tta:
-        _, mirrored = explainer(crops[:, :, ::-1].copy())
+        mirrored = predict_probabilities(explainer.model, crops[:, :, ::-1])  # a forward pass, no heatmap
         probabilities = (probabilities + mirrored) / 2
     return [FaceResult(tuple(int(v) for v in f.box), f.crop, p, h) for f, p, h in zip(faces, probabilities, heatmaps)]
 

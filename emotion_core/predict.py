@@ -7,7 +7,7 @@ can draw them without knowing about arrays.
 import numpy as np
 
 from emotion_core.evaluation import predict_probabilities
-from emotion_core.faces import faces_or_whole
+from emotion_core.faces import MIN_FACE_FRACTION, faces_or_whole
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 
 
@@ -26,18 +26,19 @@ def classify_faces(model, faces, *, tta=False):
     return predict_probabilities(model, crops, tta=tta)
 
 
-def predict_image(model, image_bgr, *, tta=False, whole_if_none=False):
+def predict_image(model, image_bgr, *, tta=False, whole_if_none=False, min_face=MIN_FACE_FRACTION):
     """Find every face in a photo and classify it.
 
     Args:
         image_bgr: uint8 array (H, W, 3), e.g. from `faces.decode_image`.
         whole_if_none: when no face is found, classify the image itself as one face
             (for close-ups such as a FER2013 face, which the detector needs more context for).
+        min_face: smallest face looked for, as a fraction of the shorter image side.
     Returns:
         list of {"box": [x, y, w, h], "probabilities": {emotion: float}, "emotion": name},
         left to right; [] when no face is found (and whole_if_none is False).
     """
-    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none)
+    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none, min_face=min_face)
     probabilities = classify_faces(model, faces, tta=tta)
     return [_face_result(face, row) for face, row in zip(faces, probabilities)]
 

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from emotion_core.faces import ImageError, decode_image
+from emotion_core.faces import MIN_FACE_FRACTION, SMALL_FACE_FRACTION, ImageError, decode_image
 from emotion_core.labels import EMOTIONS
 from emotion_core.model_io import load_model
 from emotion_core.predict import predict_image
@@ -20,7 +20,8 @@ def run_predict(args):
     A model that cannot be loaded raises ModelLoadError (the CLI's main prints it as one line).
     """
     model = load_model(args.model)
-    results = [_predict_file(model, path, tta=args.tta) for path in args.images]
+    min_face = SMALL_FACE_FRACTION if args.small_faces else MIN_FACE_FRACTION
+    results = [_predict_file(model, path, tta=args.tta, min_face=min_face) for path in args.images]
     for result in results:
         if result["error"]:
             print(f"error: {result['path']}: {result['error']}", file=sys.stderr)
@@ -31,7 +32,7 @@ def run_predict(args):
     return 1 if any(result["error"] for result in results) else 0
 
 
-def _predict_file(model, path, *, tta):
+def _predict_file(model, path, *, tta, min_face):
     """{"path", "faces", "error"} for one file; problems with the file become `error`, not raises."""
     try:
         image = decode_image(Path(path).read_bytes(), name=Path(path).name)
@@ -39,7 +40,7 @@ def _predict_file(model, path, *, tta):
         return {"path": str(path), "faces": [], "error": error.problem}
     except OSError as error:  # missing file, a folder, no permission
         return {"path": str(path), "faces": [], "error": (error.strerror or type(error).__name__).lower()}
-    return {"path": str(path), "faces": predict_image(model, image, tta=tta), "error": None}
+    return {"path": str(path), "faces": predict_image(model, image, tta=tta, min_face=min_face), "error": None}
 
 
 def format_image(result):

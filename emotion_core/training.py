@@ -25,6 +25,7 @@ from emotion_core.evaluation import evaluate, save_evaluation
 from emotion_core.labels import NUM_CLASSES
 from emotion_core.model_io import load_model, save_model_atomic
 from emotion_core.models import build_model, get_spec
+from emotion_core.precision import dtype_policy, resolve_precision
 from emotion_core.training_callbacks import RunRecorder, StopOnRequest
 
 
@@ -33,7 +34,7 @@ def start_run(config, *, root=None):
     get_spec(config.model)  # an unknown model fails here, before a folder exists
     if config.imbalance not in IMBALANCE_STRATEGIES:
         raise ValueError(f"unknown imbalance strategy {config.imbalance!r}; use {', '.join(IMBALANCE_STRATEGIES)}")
-    record = dict(config.to_dict(), versions=library_versions())
+    record = dict(config.to_dict(), versions=library_versions(), precision_used=resolve_precision(config.precision))
     return runs.create_run(record, root=root, model_name=config.model)
 
 
@@ -73,7 +74,8 @@ def _train_into(run_dir, config, extra_callbacks):
     runs.write_status(run_dir, runs.RUNNING, phase="loading data")
     train_data, val_data, weights = prepare_data(config)
     steps = int(np.ceil(len(train_data[1]) / config.batch_size))
-    model = build_model(config.model, **config.model_options(get_spec(config.model).family))
+    with dtype_policy(resolve_precision(config.precision)):
+        model = build_model(config.model, **config.model_options(get_spec(config.model).family))
     if config.init_from:
         model.set_weights(load_model(config.init_from).get_weights())
     model.compile(

@@ -16,6 +16,9 @@ class MirrorSensitive:
         p[:, 1] = right / (left + right)
         return p
 
+    def predict_on_batch(self, x):
+        return self(x)
+
 
 def test_tta_only_averages_with_the_mirrored_face():
     faces = np.zeros((2, 48, 48), np.uint8)
@@ -45,5 +48,5 @@ def test_bench_cli_prints_its_table(capsys):
 
 
 def test_format_results_ratio():
-    rows = [BenchResult("a", 100.0, 1, 60, 0.5, 0.51), BenchResult("b", 250.0, 2.5, 60, 0.6, 0.61)]
+    rows = [BenchResult("a", "float32", 100.0, 1, 60, 0.5, 0.51), BenchResult("b", "mixed_bfloat16", 250.0, 2.5, 60, 0.6, 0.61)]
     assert "2.50x" in format_results(rows)

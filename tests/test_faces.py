@@ -55,10 +55,24 @@ def test_finds_pasted_faces_left_to_right(drawn_faces):
 
 
 def test_huge_image_boxes_are_in_original_pixels(drawn_faces):
-    # 5000x4000 is shrunk to 960 px for detection; the box must come back at full scale.
+    # 5000x4000 is shrunk ~17x for detection; the box must come back at full scale.
     canvas = paste(np.full((4000, 5000, 3), 140, np.uint8), drawn_faces[0], 3000, 1500, 600)
     (box,) = detect_faces(canvas)
     assert centre_inside(box, 3000, 1500, 600) and 400 < box[2] < 800, box
+
+
+def test_detection_shrinks_until_the_smallest_wanted_face_is_24_px():
+    assert faces.detection_scale((480, 640)) == pytest.approx(0.5)  # min face 48 px -> 24 px
+    assert faces.detection_scale((480, 640), faces.SMALL_FACE_FRACTION) == 1.0  # 24 px already
+    assert faces.detection_scale((200, 200)) == 1.0  # small images are never enlarged
+
+
+def test_small_faces_are_found_only_when_asked(drawn_faces):
+    # a face 8% of the image height: below the default minimum (10%), above the small one (5%)
+    canvas = paste(np.full((3000, 4000, 3), 140, np.uint8), drawn_faces[0], 2000, 1000, 240)
+    assert detect_faces(canvas) == []
+    (box,) = detect_faces(canvas, min_face=faces.SMALL_FACE_FRACTION)
+    assert centre_inside(box, 2000, 1000, 240), box
 
 
 def test_no_faces_in_noise_or_flat_images():

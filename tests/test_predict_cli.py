@@ -109,3 +109,16 @@ def test_classify_faces_and_whole_image_fallback(model):
     (face,) = predict_image(model, blank, whole_if_none=True)
     assert face["box"] == [40, 0, 120, 120]
     check_face(face)
+
+
+def test_small_faces_flag_finds_a_face_the_default_skips(capsys, model_file, tmp_path):
+    images, _, _ = synthetic_faces(14, seed=0)
+    canvas = np.full((3000, 4000), 140, np.uint8)  # the face is 8% of the height: see test_faces
+    canvas[1000:1240, 2000:2240] = cv2.resize(images[0], (240, 240), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "group.png"
+    cv2.imwrite(str(path), canvas)
+    _, out, _ = run_cli(capsys, "predict", path, "--model", model_file, "--json")
+    assert json.loads(out)["images"][0]["faces"] == []
+    _, out, _ = run_cli(capsys, "predict", path, "--model", model_file, "--json", "--small-faces")
+    (face,) = json.loads(out)["images"][0]["faces"]
+    check_face(face)

@@ -43,7 +43,8 @@ def build_cnn(convs_per_block, *, name, base_filters=32, block_dropout=0.25, hea
         x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"dense{i}_bn")(x)
         x = layers.Activation("relu", name=f"dense{i}_relu")(x)
         x = layers.Dropout(head_dropout, name=f"dense{i}_dropout")(x)
-    outputs = layers.Dense(7, activation="softmax", name="emotion")(x)
+    # float32 softmax even under mixed precision: probabilities and the loss stay accurate
+    outputs = layers.Dense(7, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -70,7 +70,7 @@ def build_transfer(backbone, *, name=None, mode="feature", unfreeze=0, weights="
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(256, activation="relu", name="dense1")(x)
     x = layers.Dropout(0.5, name="dense1_dropout")(x)
-    outputs = layers.Dense(7, activation="softmax", name="emotion")(x)
+    outputs = layers.Dense(7, activation="softmax", dtype="float32", name="emotion")(x)  # see cnn.py
     return keras.Model(inputs, outputs, name=name or backbone)
 
 
