@@ -20,6 +20,7 @@ def cli_command(config):
                         ("lr_schedule", "--lr-schedule"), ("label_smoothing", "--label-smoothing"),
                         ("patience", "--patience"), ("validation_fraction", "--validation-fraction"),
                         ("limit", "--limit"), ("test_data", "--test-data"), ("seed", "--seed"), ("init_from", "--init-from"),
+                        ("precision", "--precision"),
                         ("transfer_mode", "--mode"), ("unfreeze", "--unfreeze"), ("weights", "--weights"),
                         ("input_size", "--input-size")):
         value = getattr(config, field)
@@ -103,6 +104,7 @@ training or selection.
 - Adam, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
   label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};
   early-stopping patience {config.patience}); the best epoch by validation accuracy is kept
+- arithmetic: {info.config.get('precision_used', 'float32')} (`--precision {config.precision}`); the shipped copy is float32
 - versions: {json.dumps(info.config.get('versions', {}))}
 
 Reproduce:
