@@ -17,13 +17,13 @@ MAX_FILES = 12
 
 def options_form():
     """Model and display options; returns (model reference or None, show_heatmaps, tta, min_face)."""
-    c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
-    with c1:
-        ref = model_picker(key="live_model")
-    show_heatmaps = c2.toggle("Grad-CAM overlay", value=True, help="colour what pushed the model to its answer")
-    tta = c3.toggle("Mirror average (TTA)", value=False, help="also classify the mirrored face and average")
-    small = c4.toggle("Small faces", value=False,
-                      help="also look for faces down to 5% of the photo's height (group photos; slower)")
+    ref = model_picker(key="live_model")
+    c1, c2, c3 = st.columns(3)
+    show_heatmaps = c1.toggle("Grad-CAM overlay", value=True, help="colour what pushed the model to its answer")
+    tta = c2.toggle("Mirror average (TTA)", value=False, help="also classify the mirrored face and average")
+    small = c3.toggle("Small faces", value=False,
+                      help="also look for faces down to 5% of the photo's shorter side "
+                           "(group photos; slower, and more false faces)")
     return ref, show_heatmaps, tta, SMALL_FACE_FRACTION if small else MIN_FACE_FRACTION
 
 

@@ -66,3 +66,15 @@ def test_no_face_offers_to_classify_the_whole_image(default_model):
     assert "No face found in wall.png" in at.warning[0].value and not at.get("plotly_chart")
     at.checkbox[0].check().run()
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_the_small_faces_toggle_finds_a_face_in_a_group_sized_photo(default_model):
+    images, _, _ = synthetic_faces(14, seed=0)
+    canvas = np.full((3000, 4000), 140, np.uint8)  # the face is 8% of the height (see test_faces)
+    canvas[1000:1240, 2000:2240] = cv2.resize(images[0], (240, 240), interpolation=cv2.INTER_CUBIC)
+    group = cv2.imencode(".png", canvas)[1].tobytes()
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    upload(at, [("group.png", group, "image/png")])
+    assert "No face found in group.png" in at.warning[0].value
+    at.toggle[2].set_value(True).run()
+    assert not at.warning and len(at.get("plotly_chart")) == 1
