@@ -166,9 +166,10 @@ def test_predictions_for_predicts_once_with_progress_when_nothing_is_saved(tmp_p
     data = tiny_test_set()
     calls = []
 
-    def constant_model(x, training=False):  # stands in for a Keras model: (n, 48, 48, 1) -> (n, 7)
-        return np.tile(probs_for([HAPPY], [0.7]), (len(x), 1))
+    class ConstantModel:  # stands in for a Keras model: (n, 48, 48, 1) -> (n, 7)
+        def predict_on_batch(self, x):
+            return np.tile(probs_for([HAPPY], [0.7]), (len(x), 1))
 
-    _, got = predictions_for(str(tmp_path), "unused", dataset=data, load_model=lambda ref: constant_model,
+    _, got = predictions_for(str(tmp_path), "unused", dataset=data, load_model=lambda ref: ConstantModel(),
                              progress=lambda done, total: calls.append((done, total)))
     assert got.shape == (3, 7) and (got.argmax(axis=1) == HAPPY).all() and calls[-1] == (3, 3)
