@@ -49,6 +49,9 @@ def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False, min_f
     return [FaceResult(tuple(int(v) for v in f.box), f.crop, p, h) for f, p, h in zip(faces, probabilities, heatmaps)]
 
 
+BOX_COLOUR = (255, 191, 0)  # RGB amber: readable on skin, hair and most backgrounds
+
+
 def annotate(image_bgr, results):
     """The photo as RGB with every face boxed and labelled ("1 happy 87%"), sized to the photo."""
     image = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
@@ -56,10 +59,20 @@ def annotate(image_bgr, results):
     scale = max(0.5, max(image.shape[:2]) / 1000)
     for number, result in enumerate(results, start=1):
         x, y, w, h = result.box
-        cv2.rectangle(image, (x, y), (x + w, y + h), (255, 191, 0), thickness)
-        label = f"{number} {result.emotion} {result.probabilities.max():.0%}"
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
-        top = max(th + base, y)
-        cv2.rectangle(image, (x, top - th - base), (x + tw, top), (255, 191, 0), -1)
-        cv2.putText(image, label, (x, top - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thickness)
+        cv2.rectangle(image, (x, y), (x + w, y + h), BOX_COLOUR, thickness)
+        _draw_label(image, f"{number} {result.emotion} {result.probabilities.max():.0%}", x, y, w, scale, thickness)
     return image
+
+
+def _draw_label(image, label, x, y, width, scale, thickness):
+    """Draw `label` on a filled tag above a box, shrunk to the box's width: side-by-side faces
+    in a group photo would otherwise get labels that run over each other."""
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    (tw, _), _ = cv2.getTextSize(label, font, scale, thickness)
+    if tw > width:
+        scale = scale * width / tw
+        thickness = max(1, round(thickness * width / tw))
+    (tw, th), base = cv2.getTextSize(label, font, scale, thickness)
+    top = max(th + base, y)
+    cv2.rectangle(image, (x, top - th - base), (x + min(tw, width), top), BOX_COLOUR, -1)
+    cv2.putText(image, label, (x, top - base), font, scale, (0, 0, 0), thickness)
