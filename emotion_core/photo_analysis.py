@@ -12,6 +12,10 @@ from emotion_core.evaluation import predict_probabilities
 from emotion_core.faces import MIN_FACE_FRACTION, faces_or_whole
 from emotion_core.labels import EMOTIONS
 
+BOX_COLOUR = (255, 191, 0)  # RGB amber: readable on skin, hair and most backgrounds
+LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
+MIN_LABEL_SCALE = 0.4  # smaller Hershey text cannot be read on screen
+
 
 @dataclass
 class FaceResult:
@@ -49,9 +53,6 @@ def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False, min_f
     return [FaceResult(tuple(int(v) for v in f.box), f.crop, p, h) for f, p, h in zip(faces, probabilities, heatmaps)]
 
 
-BOX_COLOUR = (255, 191, 0)  # RGB amber: readable on skin, hair and most backgrounds
-
-
 def annotate(image_bgr, results):
     """The photo as RGB with every face boxed and labelled ("1 happy 87%"), sized to the photo."""
     image = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
@@ -60,19 +61,28 @@ def annotate(image_bgr, results):
     for number, result in enumerate(results, start=1):
         x, y, w, h = result.box
         cv2.rectangle(image, (x, y), (x + w, y + h), BOX_COLOUR, thickness)
-        _draw_label(image, f"{number} {result.emotion} {result.probabilities.max():.0%}", x, y, w, scale, thickness)
+        label = f"{number} {result.emotion} {result.probabilities.max():.0%}"
+        _draw_label(image, label, str(number), x, y, w, scale, thickness)
     return image
 
 
-def _draw_label(image, label, x, y, width, scale, thickness):
-    """Draw `label` on a filled tag above a box, shrunk to the box's width: side-by-side faces
-    in a group photo would otherwise get labels that run over each other."""
-    font = cv2.FONT_HERSHEY_SIMPLEX
-    (tw, _), _ = cv2.getTextSize(label, font, scale, thickness)
-    if tw > width:
-        scale = scale * width / tw
-        thickness = max(1, round(thickness * width / tw))
-    (tw, th), base = cv2.getTextSize(label, font, scale, thickness)
+def _draw_label(image, label, short_label, x, y, width, scale, thickness):
+    """Draw `label` on a filled tag above a box, shrunk to the box's width so that labels of
+    side-by-side faces in a group photo do not run over each other. When that would make it
+    unreadable, `short_label` (the face's number, which the bars beside the photo repeat) is
+    drawn instead."""
+    fitted = _scale_to_fit(label, width, scale, thickness)
+    if fitted < MIN_LABEL_SCALE:
+        label = short_label
+        fitted = max(MIN_LABEL_SCALE, _scale_to_fit(label, width, scale, thickness))
+    thickness = max(1, round(thickness * fitted / scale))
+    (tw, th), base = cv2.getTextSize(label, LABEL_FONT, fitted, thickness)
     top = max(th + base, y)
-    cv2.rectangle(image, (x, top - th - base), (x + min(tw, width), top), BOX_COLOUR, -1)
-    cv2.putText(image, label, (x, top - base), font, scale, (0, 0, 0), thickness)
+    cv2.rectangle(image, (x, top - th - base), (x + tw, top), BOX_COLOUR, -1)
+    cv2.putText(image, label, (x, top - base), LABEL_FONT, fitted, (0, 0, 0), thickness)
+
+
+def _scale_to_fit(label, width, scale, thickness):
+    """The font scale at which `label` is at most `width` pixels wide, never above `scale`."""
+    text_width = cv2.getTextSize(label, LABEL_FONT, scale, thickness)[0][0]
+    return scale * min(1.0, width / text_width)

@@ -28,3 +28,14 @@ def test_a_wide_box_keeps_the_full_size_label():
     image = annotate(white, [_result((100, 300, 400, 200))])
     label_rows = np.flatnonzero((image[:300] != 255).any(axis=(1, 2)))
     assert label_rows.size >= 15  # scale 0.6 text: about 20 px tall
+
+
+def test_a_box_too_small_for_a_readable_label_gets_its_number():
+    white = np.full((600, 600, 3), 255, np.uint8)
+    box = (300, 300, 26, 26)  # a small face found with "Small faces" on
+    image = annotate(white, [_result(box)])
+    label_band = image[:box[1] - 2]
+    rows = np.flatnonzero((label_band != 255).any(axis=(1, 2)))
+    columns = np.flatnonzero((label_band != 255).any(axis=(0, 2)))
+    assert rows.size >= 10  # readable height, not a squashed "1 happy 94%"
+    assert columns.max() - columns.min() < 2 * box[2]  # the number only, not the full label
