@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="Emotion recognition from faces", page_icon="🙂", layout="wide")
+st.set_page_config(page_title="Emotion recognition from faces", page_icon=":material/sentiment_satisfied:", layout="wide")
 
 pages = [
-    st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("app_pages/train.py", title="Train & compare", icon="📈"),
-    st.Page("app_pages/mistakes.py", title="Mistakes", icon="🔍"),
-    st.Page("app_pages/live.py", title="Live", icon="📷"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/train.py", title="Train & compare", icon=":material/monitoring:"),
+    st.Page("app_pages/mistakes.py", title="Mistakes", icon=":material/search:"),
+    st.Page("app_pages/live.py", title="Live", icon=":material/photo_camera:"),
 ]
 st.navigation(pages).run()

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from emotion_core import runs
-from emotion_core.data import DataError, load_data
+from emotion_core.data import load_data
 from emotion_core.data.discovery import find_sources
-from emotion_core.model_io import DEFAULT, ModelLoadError, default_model_path, load_model
+from emotion_core.errors import EmotionCoreError
+from emotion_core.models.io import DEFAULT, default_model_path, load_model, resolve_model_path
 
 
 @st.cache_data(show_spinner="Loading faces…", max_entries=6)
@@ -22,8 +23,6 @@ def cached_model(path, modified):
 
 def model_for(ref):
     """Load a run folder / .keras / `default` through the cache; ModelLoadError on failure."""
-    from emotion_core.model_io import resolve_model_path
-
     path = resolve_model_path(ref)
     return cached_model(str(path), path.stat().st_mtime)
 
@@ -43,7 +42,7 @@ def model_choices():
     if default_model_path().exists():
         choices.append(("Shipped default model", DEFAULT))
     for info in runs.list_runs():
-        if (info.path / "model.keras").exists():
+        if runs.has_model(info.path) and not info.damaged:
             acc = (info.evaluation or {}).get("accuracy")
             suffix = f" — test accuracy {acc:.1%}" if acc is not None else f" ({info.state})"
             choices.append((f"{info.name} · {info.config.get('model')}{suffix}", str(info.path)))
@@ -62,13 +61,19 @@ def model_picker(key="model_ref", label="Model"):
 
 
 def show_error(error):
-    """One clear message for the errors users cause; anything else is a bug and should surface."""
-    from emotion_core.models.transfer import WeightsUnavailableError
+    """One clear message for the errors users cause; anything else is a bug and should surface.
 
-    if isinstance(error, (DataError, ModelLoadError, runs.RunError, WeightsUnavailableError, ValueError)):
-        st.error(str(error))
-    else:
+    Messages may quote what a user typed or uploaded (a file name, a path), so they are shown
+    as plain text: Markdown in a name must not render.
+    """
+    if not isinstance(error, EmotionCoreError):
         raise error
+    st.error(plain(str(error)))
+
+
+def plain(text):
+    """`text` with Markdown's special characters escaped, for user-supplied names in messages."""
+    return "".join("\\" + c if c in "\\`*_[]<>#~$|" else c for c in str(text))
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -80,7 +85,5 @@ def _cached_explainer(path, modified):
 
 def explainer_for(ref):
     """A Grad-CAM explainer (which also predicts) for a model reference, built once."""
-    from emotion_core.model_io import resolve_model_path
-
     path = resolve_model_path(ref)
     return _cached_explainer(str(path), path.stat().st_mtime)

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from emotion_core.data import DataError
-from emotion_core.data.discovery import download_fer2013
+from emotion_core.data.discovery import download_fer2013, looks_like_fer2013
 from emotion_core.data.examples import example_faces
 from emotion_core.labels import EMOTIONS
 from emotion_core.plots import class_distribution
-from app_pages._shared import cached_data, data_source_picker
+from emotion_core.errors import EmotionCoreError
+from app_pages._shared import cached_data, data_source_picker, plain, show_error
 
 st.title("Emotion recognition from faces")
 st.markdown(
@@ -28,23 +28,26 @@ should ask — **why does the model get it wrong?**
 def data_form():
     """Where FER2013 is, and the data set to show; returns the chosen source."""
     with st.expander("Where is FER2013?", expanded=False):
-        st.text_input("Folder with train/ and test/ (Kaggle layout)", key="fer2013_path",
-                      placeholder="e.g. ~/datasets/fer2013")
+        typed = st.text_input("Folder with train/ and test/ (Kaggle layout)", key="fer2013_path",
+                              placeholder="e.g. ~/datasets/fer2013")
+        if typed.strip() and not looks_like_fer2013(typed.strip()):
+            st.warning(plain(f"No FER2013 found at {typed.strip()}: expected a folder holding train/ "
+                             "(and test/) with one folder per emotion."))
         if st.button("Download FER2013 from Kaggle"):
             try:
                 with st.spinner("Downloading from Kaggle…"):
                     st.session_state["fer2013_path"] = str(download_fer2013())
                 st.rerun()
-            except DataError as error:
-                st.warning(str(error))
-    return data_source_picker(label="Data set")
+            except EmotionCoreError as error:
+                show_error(error)
+    return data_source_picker(key="home_data", label="Data set")
 
 
 source = data_form()
 try:
     train = cached_data(source, "train")
-except DataError as error:
-    st.error(str(error))
+except EmotionCoreError as error:
+    show_error(error)
     st.stop()
 if train.synthetic:
     st.info("These are **synthetic faces** drawn by the app, so everything works offline. "
@@ -55,8 +58,10 @@ with left:
                     width="stretch")
 with right:
     counts = train.class_counts()
-    st.metric("Largest / smallest class", f"{counts.max() / max(counts.min(), 1):.0f}×",
-              help="FER2013 has 16 times more happy than disgusted faces: why class weights matter.")
+    ratio = counts.max() / max(counts.min(), 1)
+    st.metric("Largest / smallest class", f"{ratio:.0f}×",
+              help=f"This set has {ratio:.0f} times more faces of its largest class than of its smallest: "
+                   "why class weights matter.")
     st.caption(train.description)
 st.subheader("One face per emotion")
 columns = st.columns(len(EMOTIONS))

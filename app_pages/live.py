@@ -5,12 +5,14 @@ Uploaded and webcam images are decoded in memory only: never written to disk or 
 
 import streamlit as st
 
+from emotion_core.errors import EmotionCoreError
 from emotion_core.explain import overlay
-from emotion_core.faces import MIN_FACE_FRACTION, SMALL_FACE_FRACTION, ImageError, decode_image
-from emotion_core.model_io import ModelLoadError
-from emotion_core.photo_analysis import analyse_photo, annotate
+from emotion_core.photos.analyse import analyse_photo
+from emotion_core.photos.annotate import annotate
+from emotion_core.photos.decode import decode_image
+from emotion_core.photos.faces import MIN_FACE_FRACTION, SMALL_FACE_FRACTION
 from emotion_core.plots import probability_bars
-from app_pages._shared import explainer_for, model_picker
+from app_pages._shared import explainer_for, model_picker, plain, show_error
 
 MAX_FILES = 12
 
@@ -19,9 +21,11 @@ def options_form():
     """Model and display options; returns (model reference or None, show_heatmaps, tta, min_face)."""
     ref = model_picker(key="live_model")
     c1, c2, c3 = st.columns(3)
-    show_heatmaps = c1.toggle("Grad-CAM overlay", value=True, help="colour what pushed the model to its answer")
-    tta = c2.toggle("Mirror average (TTA)", value=False, help="also classify the mirrored face and average")
-    small = c3.toggle("Small faces", value=False,
+    show_heatmaps = c1.toggle("Grad-CAM overlay", value=True, key="live_gradcam",
+                              help="colour what pushed the model to its answer")
+    tta = c2.toggle("Mirror average (TTA)", value=False, key="live_tta",
+                    help="also classify the mirrored face and average")
+    small = c3.toggle("Small faces", value=False, key="live_small_faces",
                       help="also look for faces down to 5% of the photo's shorter side "
                            "(group photos; slower, and more false faces)")
     return ref, show_heatmaps, tta, SMALL_FACE_FRACTION if small else MIN_FACE_FRACTION
@@ -29,16 +33,16 @@ def options_form():
 
 def photos_form():
     """(name, bytes) for each photo the user gave, from the uploader or the webcam."""
-    upload, webcam = st.tabs(["📁 Upload photos", "📷 Webcam"])
+    upload, webcam = st.tabs([":material/upload: Upload photos", ":material/photo_camera: Webcam snapshot"])
     photos = []
     with upload:
         files = st.file_uploader("Photos (JPEG, PNG, WebP)", type=["jpg", "jpeg", "png", "webp"],
-                                 accept_multiple_files=True, key="uploads")
+                                 accept_multiple_files=True, key="live_uploads")
         if len(files or []) > MAX_FILES:
             st.warning(f"Showing the first {MAX_FILES} of {len(files)} photos.")
         photos += [(f.name, f.getvalue()) for f in (files or [])[:MAX_FILES]]
     with webcam:
-        snapshot = st.camera_input("Take a snapshot", key="webcam")
+        snapshot = st.camera_input("Take a snapshot", key="live_webcam")
         if snapshot is not None:
             photos.insert(0, ("webcam snapshot", snapshot.getvalue()))
     return photos
@@ -47,22 +51,25 @@ def photos_form():
 def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
     try:
         image = decode_image(data, name=name)
-    except ImageError as error:
-        st.error(str(error))
+    except EmotionCoreError as error:
+        show_error(error)
         return
-    results = analyse_photo(explainer, image, tta=tta, min_face=min_face)
+    results = analyse_photo(explainer.model, image, explainer=explainer, tta=tta, min_face=min_face)
     if not results:
-        st.warning(f"No face found in {name}.")
-        if not st.checkbox("Classify the whole image as one face", key=f"whole_{index}_{name}"):
+        st.warning(plain(f"No face found in {name}."))
+        if not st.checkbox("Classify the whole image as one face", key=f"live_whole_{index}_{name}"):
             return
-        results = analyse_photo(explainer, image, whole_if_none=True, tta=tta, min_face=min_face)
+        results = analyse_photo(explainer.model, image, explainer=explainer, whole_if_none=True, tta=tta,
+                                min_face=min_face)
     photo, faces = st.columns([3, 2])
-    photo.image(annotate(image, results), caption=f"{name}: {len(results)} face(s)", width="stretch")
+    # a caption is Markdown: the upload's name is escaped; the picture is never wider than it is drawn
+    photo.image(annotate(image, results), caption=plain(f"{name}: {len(results)} face(s)"),
+                width=min(image.shape[1], 1200))
     for number, result in enumerate(results, start=1):
         picture, chart = faces.columns([1, 2])
         face = overlay(result.crop, result.heatmap) if show_heatmaps else result.crop
         picture.image(face, caption=f"{number}: {result.emotion}", width="stretch", clamp=True)
-        chart.plotly_chart(probability_bars(result.probabilities), width="stretch", key=f"bars_{index}_{number}")
+        chart.plotly_chart(probability_bars(result.probabilities), width="stretch", key=f"live_bars_{index}_{number}")
 
 
 st.title("Live")
@@ -73,8 +80,8 @@ photos = photos_form()
 if ref is not None and photos:
     try:
         explainer = explainer_for(ref)
-    except ModelLoadError as error:
-        st.error(str(error))
+    except EmotionCoreError as error:
+        show_error(error)
         st.stop()
     for index, (name, data) in enumerate(photos):
         with st.container(border=True):

@@ -21,7 +21,7 @@ from emotion_core.mistakes import (
     report_table,
     saved_test_source,
 )
-from emotion_core.model_io import resolve_model_path
+from emotion_core.models.io import DEFAULT, resolve_model_path
 from emotion_core.plots import confusion_matrix_figure
 from app_pages._shared import cached_data, data_source_picker, explainer_for, model_for, model_picker, show_error
 
@@ -172,7 +172,7 @@ except Exception as error:  # noqa: BLE001 - show_error re-raises anything that 
     st.stop()
 if dataset.synthetic:
     st.info("Test set: **synthetic faces** drawn by the app, not FER2013.")
-saved_on = saved_test_source(ref) if predicted_here and ref != "default" else None
+saved_on = saved_test_source(ref) if predicted_here and ref != DEFAULT else None
 if saved_on:
     st.caption(f"Predicted here: this run saved its predictions for `{saved_on}`, not for this set.")
 result = report_for(dataset.labels, probabilities)

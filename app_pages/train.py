@@ -5,16 +5,14 @@ import dataclasses
 import streamlit as st
 
 from emotion_core import runs
-from emotion_core.augment import AugmentConfig
 from emotion_core.compare import per_class_table, runs_table
-from emotion_core.config import PRESETS
-from emotion_core.data.prepare import IMBALANCE_STRATEGIES
+from emotion_core.config import (IMBALANCE_STRATEGIES, LR_SCHEDULES, MAX_EPOCHS, PRECISIONS, PRESETS,
+                                 TRANSFER_MODES, AugmentConfig)
 from emotion_core.evaluation import evaluate_run
-from emotion_core.jobs import launch_training, progress
 from emotion_core.models import get_spec, model_names
 from emotion_core.plots import per_class_metrics, training_curves
-from emotion_core.precision import PRECISIONS
-from app_pages._shared import data_source_picker, show_error
+from emotion_core.training.launch import launch_training
+from app_pages._shared import data_source_picker, plain, show_error
 
 PRESET_HELP = {
     "demo": "about a minute: a slice of the data, a few epochs — curves move at once",
@@ -28,36 +26,37 @@ IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augm
 
 def train_form():
     """The run's settings as a TrainConfig; switching the recipe resets the widgets to its values."""
-    preset = st.selectbox("Recipe", list(PRESET_HELP), format_func=lambda p: f"{p} — {PRESET_HELP[p]}")
+    preset = st.selectbox("Recipe", list(PRESET_HELP), format_func=lambda p: f"{p} — {PRESET_HELP[p]}",
+                          key="train_preset")
     base = PRESETS[preset]
     k = f"_{preset}"  # widget keys per recipe, so a new recipe brings its own defaults
     data = data_source_picker(key="train_data", label="Data")
-    model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="model" + k,
+    model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k,
                          format_func=lambda n: f"{n} — {get_spec(n).description}")
     transfer = transfer_form(base, k) if get_spec(model).family == "transfer" else {}
     imbalance = st.radio("Class imbalance", IMBALANCE_STRATEGIES, index=IMBALANCE_STRATEGIES.index(base.imbalance),
-                         format_func=IMBALANCE_LABELS.get, horizontal=True, key="imb" + k)
+                         format_func=IMBALANCE_LABELS.get, horizontal=True, key="train_imb" + k)
     with st.expander("Augmentation"):
         a = base.augment
         augment = AugmentConfig(
-            rotation_deg=st.slider("Rotation (degrees)", 0.0, 30.0, a.rotation_deg, key="rot" + k),
-            zoom=st.slider("Zoom", 0.0, 0.4, a.zoom, key="zoom" + k),
-            shift=st.slider("Shift (fraction of size)", 0.0, 0.3, a.shift, key="shift" + k),
-            shear=st.slider("Shear (radians)", 0.0, 0.4, a.shear, key="shear" + k),
-            horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="flip" + k),
+            rotation_deg=st.slider("Rotation (degrees)", 0.0, 30.0, a.rotation_deg, key="train_rot" + k),
+            zoom=st.slider("Zoom", 0.0, 0.4, a.zoom, key="train_zoom" + k),
+            shift=st.slider("Shift (fraction of size)", 0.0, 0.3, a.shift, key="train_shift" + k),
+            shear=st.slider("Shear (radians)", 0.0, 0.4, a.shear, key="train_shear" + k),
+            horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="train_flip" + k),
         )
     with st.expander("Training", expanded=True):
         c1, c2 = st.columns(2)
-        epochs = c1.number_input("Epochs", 1, 500, base.epochs, key="epochs" + k)
-        batch_size = c2.select_slider("Batch size", [16, 32, 64, 128, 256], base.batch_size, key="bs" + k)
-        learning_rate = c1.number_input("Learning rate", 1e-6, 1.0, base.learning_rate, format="%.5f", key="lr" + k)
-        lr_schedule = c2.selectbox("Schedule", ["constant", "cosine"], ["constant", "cosine"].index(base.lr_schedule),
-                                   key="sched" + k)
-        patience = c1.number_input("Early-stopping patience", 1, 500, base.patience, key="pat" + k)
-        limit = c2.number_input("Use at most N images (0 = all)", 0, 10**6, base.limit, step=500, key="limit" + k)
-        label_smoothing = c1.slider("Label smoothing", 0.0, 0.3, base.label_smoothing, key="ls" + k)
-        seed = c2.number_input("Seed", 0, 10**6, base.seed, key="seed" + k)
-        precision = c1.selectbox("Precision", PRECISIONS, PRECISIONS.index(base.precision), key="prec" + k,
+        epochs = c1.number_input("Epochs", 1, MAX_EPOCHS, base.epochs, key="train_epochs" + k)
+        batch_size = c2.select_slider("Batch size", [16, 32, 64, 128, 256], base.batch_size, key="train_bs" + k)
+        learning_rate = c1.number_input("Learning rate", 1e-6, 1.0, base.learning_rate, format="%.5f", key="train_lr" + k)
+        lr_schedule = c2.selectbox("Schedule", LR_SCHEDULES, LR_SCHEDULES.index(base.lr_schedule),
+                                   key="train_sched" + k)
+        patience = c1.number_input("Early-stopping patience", 1, MAX_EPOCHS, base.patience, key="train_pat" + k)
+        limit = c2.number_input("Use at most N images (0 = all)", 0, 10**6, base.limit, step=500, key="train_limit" + k)
+        label_smoothing = c1.slider("Label smoothing", 0.0, 0.3, base.label_smoothing, key="train_ls" + k)
+        seed = c2.number_input("Seed", 0, 10**6, base.seed, key="train_seed" + k)
+        precision = c1.selectbox("Precision", PRECISIONS, PRECISIONS.index(base.precision), key="train_prec" + k,
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
@@ -70,14 +69,14 @@ def train_form():
 def transfer_form(base, k):
     """Backbone options: mode, convolutions to fine-tune, weights, input size."""
     c1, c2 = st.columns(2)
-    mode = c1.radio("Mode", ["feature", "finetune"], horizontal=True, key="tmode" + k,
+    mode = c1.radio("Mode", TRANSFER_MODES, horizontal=True, key="train_tmode" + k,
                     format_func={"feature": "Feature extraction", "finetune": "Fine-tuning"}.get,
                     help="fine-tuning: the study used Adam with learning rate 0.00001")
-    unfreeze = c2.select_slider("Convolutions to fine-tune", [3, 6, 9], base.unfreeze, key="unfreeze" + k,
+    unfreeze = c2.select_slider("Convolutions to fine-tune", [3, 6, 9], base.unfreeze, key="train_unfreeze" + k,
                                 disabled=mode == "feature")
-    weights = c1.radio("Weights", ["imagenet", "none"], key="weights" + k, horizontal=True,
+    weights = c1.radio("Weights", ["imagenet", "none"], key="train_weights" + k, horizontal=True,
                        format_func={"imagenet": "ImageNet (needs internet once)", "none": "Random init"}.get)
-    input_size = c2.select_slider("Input size", [48, 96, 224], base.input_size, key="insize" + k,
+    input_size = c2.select_slider("Input size", [48, 96, 224], base.input_size, key="train_insize" + k,
                                   help="bigger keeps more of the backbone's resolution, and is much slower")
     return {"transfer_mode": mode, "unfreeze": int(unfreeze), "weights": weights, "input_size": int(input_size)}
 
@@ -85,7 +84,7 @@ def transfer_form(base, k):
 def watched_run(infos):
     """The run the live view follows: the one this tab started, else the newest running, else the newest."""
     by_path = {str(i.path): i for i in infos}
-    wanted = st.session_state.get("watch_run")
+    wanted = st.session_state.get("train_watch_run")
     if wanted in by_path:
         return by_path[wanted]
     running = [i for i in infos if i.state == runs.RUNNING]
@@ -103,35 +102,40 @@ def live_view():
     paths = [str(i.path) for i in infos]
     names = {str(i.path): i.name for i in infos}  # labels must not change while a run runs
     choice = st.selectbox("Run", paths, index=paths.index(str(current.path)), format_func=names.get)
-    st.session_state["watch_run"] = choice
+    st.session_state["train_watch_run"] = choice
     info = runs.load_run(choice)
     status = info.status
-    shown = progress(status)
+    shown = runs.progress(status)
     st.progress(shown["fraction"], text=shown["caption"])
-    if info.state == runs.RUNNING and st.button("⏹ Stop", help="ends the run and keeps its best model"):
-        runs.request_stop(info.path)
-        st.toast("Stop requested: the run ends after the current batch and keeps its best model.")
+    if info.state == runs.RUNNING:
+        stopping = runs.stop_requested(info.path)
+        # Acting in the callback records the click even when the 2-s rerun of this fragment races it.
+        st.button("Stopping…" if stopping else "Stop", icon=":material/stop_circle:", disabled=stopping,
+                  on_click=runs.request_stop, args=(info.path,), help="ends the run and keeps its best model")
+    if info.damaged:
+        st.warning(plain(f"This run folder is damaged: {info.damaged}"))
     if info.state in (runs.FAILED, runs.LOST):
-        st.error(f"This run {info.state}: {status.get('error', 'its process ended without a word (killed?)')}")
+        st.error(plain(f"This run {info.state}: {status.get('error', 'its process ended without a word (killed?)')}"))
     metrics = runs.read_metrics(info.path)
     if metrics:
-        st.plotly_chart(training_curves({info.name: metrics}), width="stretch", key="live_curves")
+        st.plotly_chart(training_curves({info.name: metrics}), width="stretch", key="train_live_curves")
     elif info.state == runs.RUNNING:
         st.caption("The curves appear when the first epoch ends.")
     if info.evaluation:
-        st.success(f"Accuracy on {info.evaluation.get('data')}: **{info.evaluation['accuracy']:.1%}** "
-                   f"(macro F1 {info.evaluation['macro_f1']:.3f})")
+        macro_f1 = info.evaluation.get("macro_f1")
+        st.info(f"Accuracy on {plain(info.evaluation.get('data', 'its test set'))}: "
+                f"**{info.evaluation['accuracy']:.1%}**" + (f" (macro F1 {macro_f1:.3f})" if macro_f1 is not None else ""))
 
 
 def train_tab():
     left, right = st.columns([2, 3], gap="large")
     with left:
         config = train_form()
-        if st.button("▶ Start training", type="primary"):
+        if st.button("Start training", type="primary", icon=":material/play_arrow:"):
             try:
-                st.session_state["watch_run"] = str(launch_training(config))
+                st.session_state["train_watch_run"] = str(launch_training(config))
                 st.toast("Training started in its own process.")
-            except Exception as error:  # a bad setting: say which
+            except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
                 show_error(error)
     with right:
         live_view()
@@ -140,8 +144,8 @@ def train_tab():
 def selected_runs(table):
     """The run table with sorting (click a header), filters, and multi-row selection."""
     c1, c2 = st.columns([2, 1])
-    text = c1.text_input("Filter by name, data or architecture", key="run_filter")
-    states = c2.multiselect("State", runs.STATES, key="state_filter")
+    text = c1.text_input("Filter by name, data or architecture", key="train_run_filter")
+    states = c2.multiselect("State", runs.STATES, key="train_state_filter")
     shown = table
     if text:
         haystack = shown["name"] + " " + shown["data"] + " " + shown["architecture"].fillna("")
@@ -149,7 +153,7 @@ def selected_runs(table):
     if states:
         shown = shown[shown["state"].isin(states)]
     event = st.dataframe(shown.drop(columns="path"), hide_index=True, on_select="rerun", selection_mode="multi-row",
-                         key="run_table", width="stretch",
+                         key="train_run_table", width="stretch",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
                                         for c in ("best val accuracy", "test accuracy", "macro F1")})
     return shown.iloc[event.selection.rows] if event.selection.rows else shown.iloc[:0]
@@ -170,18 +174,18 @@ def compare_selected(chosen):
 def manage_run(chosen):
     """Rename, delete (with confirmation) or evaluate the first selected run."""
     info = runs.load_run(chosen["path"].iloc[0])
-    st.markdown(f"**{info.name}** — `{info.path}`")
+    st.markdown(f"**{plain(info.name)}** — {plain(info.path)}")
     c1, c2, c3 = st.columns(3)
-    with c1.form("rename"):
+    with c1.form("train_rename"):
         name = st.text_input("New name", info.name)
         if st.form_submit_button("Rename"):
-            _act(lambda: runs.rename_run(info.path, name))
+            _act(lambda: runs.rename_run(info.path, name, root=runs.runs_root()))
     with c2:
-        sure = st.checkbox("Yes, delete this run and its model", key="confirm_delete")
+        sure = st.checkbox("Yes, delete this run and its model", key="train_confirm_delete")
         if st.button("Delete", disabled=not sure):
-            _act(lambda: runs.delete_run(info.path))
+            _act(lambda: runs.delete_run(info.path, root=runs.runs_root()))
     with c3:
-        source = data_source_picker(key="eval_source", label="Test set")
+        source = data_source_picker(key="train_eval_source", label="Test set")
         if st.button("Evaluate on its test split", disabled=info.state == runs.RUNNING):
             bar = st.progress(0.0, text="predicting…")
             _act(lambda: evaluate_run(info.path, source, progress=lambda d, t: bar.progress(d / t, text=f"{d}/{t} faces")))
@@ -191,7 +195,7 @@ def _act(action):
     try:
         action()
         st.rerun()
-    except Exception as error:  # user-caused errors are shown; bugs still raise
+    except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
         show_error(error)
 
 

@@ -1,10 +1,43 @@
-"""TrainConfig: everything needed to repeat a training run, saved as the run's config.json."""
+"""What a training run is made of: TrainConfig, its presets, its choices, and its flags.
+
+Everything a run needs to be repeated is one frozen TrainConfig, saved as the run's
+config.json. The choice tuples below are the only lists of allowed values (the CLI parser
+and the Train page import them), and TRAIN_FLAGS is the only table from command-line flags to
+config fields (the parser, the config builder and the model card's reproduce command read it).
+"""
 
 import dataclasses
+import math
 import platform
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from emotion_core.augment import AugmentConfig
+from emotion_core.errors import ConfigError
+from emotion_core.labels import FACE_SIZE
+
+IMBALANCE_STRATEGIES = ("class_weight", "balance", "none")
+LR_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+TRANSFER_MODES = ("feature", "finetune")
+SYNTHETIC = "synthetic"  # the built-in drawn faces, a data source that needs no files
+MAX_EPOCHS = 1000  # far beyond any useful run here (the best recipe uses 50); stops typos running forever
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """The study's augmentation: rotation 10 degrees, zoom 0.15, shift 0.1, shear 0.15; flips off."""
+
+    rotation_deg: float = 10.0
+    zoom: float = 0.15  # each axis scaled by a factor in [1 - zoom, 1 + zoom]
+    shift: float = 0.1  # fraction of width / height
+    shear: float = 0.15  # shear angle in radians
+    horizontal_flip: bool = False
+
+    def is_identity(self):
+        return not (self.rotation_deg or self.zoom or self.shift or self.shear or self.horizontal_flip)
+
+
+NO_AUGMENTATION = AugmentConfig(0.0, 0.0, 0.0, 0.0, False)
 
 
 @dataclass(frozen=True)
@@ -15,14 +48,14 @@ class TrainConfig:
     1e-3, batch 64, early stopping with patience 10.
     """
 
-    data: str = "synthetic"
+    data: str = SYNTHETIC
     model: str = "seed_cnn"
-    imbalance: str = "class_weight"  # class_weight | balance | none
+    imbalance: str = "class_weight"  # one of IMBALANCE_STRATEGIES
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 1e-3
-    lr_schedule: str = "constant"  # constant | cosine (decays to 0 over `epochs`: fewer epochs, same accuracy)
+    lr_schedule: str = "constant"  # cosine decays to 0 over `epochs`: fewer epochs, same accuracy
     reduce_lr: bool = False  # halve the rate when val_loss stalls for patience/2 epochs
     label_smoothing: float = 0.0  # FER2013 labels are noisy; 0.1 keeps the model from over-trusting them
     patience: int = 10  # early stopping on val_loss; the best weights are restored
@@ -30,13 +63,13 @@ class TrainConfig:
     limit: int = 0  # use at most this many images of the source (0: all), for quick lessons
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
     seed: int = 0
-    precision: str = "float32"  # float32 | mixed_bfloat16 | auto (bfloat16 where the CPU has bfloat16 units)
+    precision: str = "float32"  # one of PRECISIONS; auto: bfloat16 where the CPU has bfloat16 units
     init_from: str = ""  # a run folder or .keras file whose weights start training (longer schedules in steps)
     # Transfer models only (vgg16, vgg19, resnet50); ignored by the CNNs.
     transfer_mode: str = "feature"  # feature: frozen backbone | finetune: last `unfreeze` convolutions train too
     unfreeze: int = 6  # the study tried 3, 6 and 9 (VGG16: block4 onward is 6)
     weights: str = "imagenet"  # imagenet (needs internet once) | none (random init) | path to a weights file
-    input_size: int = 48  # faces are resized to this for the backbone (96 or 224 keep more resolution)
+    input_size: int = FACE_SIZE  # faces are resized to this for the backbone (96 or 224 keep more resolution)
 
     def model_options(self, family):
         """Builder keyword arguments for a model of `family` (only transfer models take any)."""
@@ -51,11 +84,68 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data):
         """Rebuild from config.json, ignoring keys this version does not know (e.g. versions)."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a run's config must be a JSON object, not {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         if isinstance(values.get("augment"), dict):
-            values["augment"] = AugmentConfig(**values["augment"])
+            augment_fields = {f.name for f in dataclasses.fields(AugmentConfig)}
+            values["augment"] = AugmentConfig(**{k: v for k, v in values["augment"].items() if k in augment_fields})
         return cls(**values)
+
+    def validate(self):
+        """Raise ConfigError naming the first setting out of range; returns self when all are fine.
+
+        Called where a run starts, before its folder exists, so a refused run leaves nothing behind.
+        """
+        _choice("imbalance", self.imbalance, IMBALANCE_STRATEGIES)
+        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("precision", self.precision, PRECISIONS)
+        _choice("transfer_mode", self.transfer_mode, TRANSFER_MODES)
+        _whole("epochs", self.epochs, 1, MAX_EPOCHS)
+        _whole("batch_size", self.batch_size, 1, 4096)
+        _whole("patience", self.patience, 1, MAX_EPOCHS)
+        _whole("limit", self.limit, 0, 10**8)
+        _whole("seed", self.seed, 0, 2**32 - 1)
+        _whole("unfreeze", self.unfreeze, 0, 1000)
+        _whole("input_size", self.input_size, 32, 512)  # keras.applications need at least 32x32
+        _number("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        _number("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        _number("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        a = self.augment
+        _number("rotation", a.rotation_deg, 0.0, 180.0)
+        _number("zoom", a.zoom, 0.0, 0.9)
+        _number("shift", a.shift, 0.0, 0.5)
+        _number("shear", a.shear, 0.0, 1.5)
+        _existing("data", self.data, allow_synthetic=True)
+        _existing("test_data", self.test_data, allow_empty=True, allow_synthetic=True)
+        _existing("init_from", self.init_from, allow_empty=True)
+        return self
+
+
+def _choice(name, value, allowed):
+    if value not in allowed:
+        raise ConfigError(f"{name} {value!r} is not allowed; use one of {', '.join(allowed)}")
+
+
+def _whole(name, value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high:,}, not {value!r}")
+
+
+def _number(name, value, low, high, *, low_open=False, high_open=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ConfigError(f"{name} must be a finite number in {interval}, not {value!r}")
+
+
+def _existing(name, value, *, allow_empty=False, allow_synthetic=False):
+    if (allow_empty and value == "") or (allow_synthetic and value == SYNTHETIC):
+        return
+    if not str(value).strip() or not Path(value).expanduser().exists():
+        raise ConfigError(f"{name}: {str(value)!r} does not exist")
 
 
 def library_versions():
@@ -95,3 +185,74 @@ PRESETS = {
         precision="auto",
     ),
 }
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One `train` command-line flag and the TrainConfig field it sets."""
+
+    flag: str
+    field: str
+    type: type
+    help: str
+    choices: tuple = None
+
+
+TRAIN_FLAGS = (
+    Flag("--data", "data", str, "synthetic, a Kaggle-layout folder, or fer2013.csv"),
+    Flag("--model", "model", str, "architecture name (see `models`)"),
+    Flag("--imbalance", "imbalance", str, "how to handle the class imbalance", IMBALANCE_STRATEGIES),
+    Flag("--epochs", "epochs", int, f"epochs to train (1-{MAX_EPOCHS})"),
+    Flag("--batch-size", "batch_size", int, "faces per training step"),
+    Flag("--learning-rate", "learning_rate", float, "Adam's learning rate, in (0, 1]"),
+    Flag("--lr-schedule", "lr_schedule", str, "constant, or cosine decay to 0 over the epochs", LR_SCHEDULES),
+    Flag("--reduce-lr", "reduce_lr", bool, "halve the rate on plateaus"),
+    Flag("--label-smoothing", "label_smoothing", float, "in [0, 1): how much to distrust the labels"),
+    Flag("--patience", "patience", int, "early-stopping patience in epochs"),
+    Flag("--validation-fraction", "validation_fraction", float, "share of the training data held out, in (0, 1)"),
+    Flag("--limit", "limit", int, "use at most N images of the source (0: all)"),
+    Flag("--test-data", "test_data", str, "labelled test set to report on (default: the source's test split)"),
+    Flag("--seed", "seed", int, "random seed (splits, initial weights, augmentation)"),
+    Flag("--precision", "precision", str,
+         "mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there", PRECISIONS),
+    Flag("--init-from", "init_from", str, "start from the weights of a run folder or .keras file"),
+    Flag("--mode", "transfer_mode", str,
+         "transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions", TRANSFER_MODES),
+    Flag("--unfreeze", "unfreeze", int, "transfer models: convolutions to fine-tune (study: 3, 6, 9)"),
+    Flag("--weights", "weights", str, "transfer models: imagenet, none (random init), or a weights file"),
+    Flag("--input-size", "input_size", int, "transfer models: resize faces to this (48, 96, 224)"),
+)
+
+
+def config_from_flags(values, *, preset=None, flip=False, no_augment=False):
+    """TrainConfig from a preset (default: the study's recipe) overridden by the flags given.
+
+    Args:
+        values: dict field -> value for the TRAIN_FLAGS given (None or absent: not given).
+        flip: add horizontal flips to the augmentation. no_augment: turn augmentation off.
+    """
+    base = PRESETS[preset] if preset else TrainConfig()
+    changes = {f.field: values[f.field] for f in TRAIN_FLAGS if values.get(f.field) is not None}
+    augment = base.augment
+    if flip:
+        augment = dataclasses.replace(augment, horizontal_flip=True)
+    if no_augment:
+        augment = NO_AUGMENTATION
+    return dataclasses.replace(base, augment=augment, **changes)
+
+
+def command_line(config):
+    """The `python -m emotion_core train ...` command that rebuilds `config` (non-default flags only)."""
+    default = TrainConfig()
+    words = []
+    for f in TRAIN_FLAGS:
+        value = getattr(config, f.field)
+        if f.type is bool:
+            words += [f.flag] if value else []
+        elif value != getattr(default, f.field) or f.field in ("data", "model"):
+            words += [f.flag, str(value)]
+    if config.augment.is_identity():
+        words.append("--no-augment")
+    elif config.augment.horizontal_flip:
+        words.append("--flip")
+    return "python -m emotion_core train " + " ".join(words)

@@ -1,17 +1,16 @@
-"""Evaluation: the study's classification report, the confusion matrix, per-example predictions.
+"""Evaluation: predictions (with flip TTA, implemented once here), the study's classification
+report, the confusion matrix, and per-example predictions kept with a run.
 
 Computing is kept apart from drawing (plots.py draws); results are plain dicts and arrays so
 they can be saved with a run and read back without TensorFlow.
 """
 
-from pathlib import Path
-
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
+from emotion_core import runs
 from emotion_core.data.prepare import scale
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
-from emotion_core.runs import write_json_atomic
 
 
 def predict_probabilities(model, images, *, batch_size=256, tta=False, progress=None):
@@ -73,30 +72,6 @@ def evaluate(model, dataset, *, tta=False, progress=None):
     return result, probabilities
 
 
-def save_evaluation(run_dir, result, dataset, probabilities):
-    """Write evaluation.json and predictions.npz (indices, names, true labels, probabilities)."""
-    run_dir = Path(run_dir)
-    tmp = run_dir / ".predictions.tmp.npz"
-    np.savez(
-        tmp,
-        indices=np.arange(len(dataset), dtype=np.int64),
-        names=np.asarray(dataset.names),
-        true=dataset.labels.astype(np.int64),
-        probabilities=probabilities.astype(np.float32),
-    )
-    tmp.replace(run_dir / "predictions.npz")
-    write_json_atomic(run_dir / "evaluation.json", result)
-
-
-def load_predictions(run_dir):
-    """predictions.npz of a run as a dict of arrays, or None when the run has none."""
-    path = Path(run_dir) / "predictions.npz"
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
-
-
 def evaluate_run(run_dir, source, *, split="test", progress=None):
     """Evaluate a run's best model on a labelled set and save it with the run.
 
@@ -104,7 +79,7 @@ def evaluate_run(run_dir, source, *, split="test", progress=None):
     Mistakes page show the set the user chose last. Returns the report dict.
     """
     from emotion_core.data import load_data
-    from emotion_core.model_io import load_model
+    from emotion_core.models.io import load_model
 
     model = load_model(run_dir)
     dataset = load_data(source, split=split)
@@ -112,3 +87,8 @@ def evaluate_run(run_dir, source, *, split="test", progress=None):
     result["source"] = str(source)
     save_evaluation(run_dir, result, dataset, probabilities)
     return result
+
+
+def save_evaluation(run_dir, result, dataset, probabilities):
+    """Keep a report and its per-face probabilities on `dataset` with the run (see runs.py)."""
+    runs.save_evaluation(run_dir, result, names=dataset.names, labels=dataset.labels, probabilities=probabilities)

@@ -12,7 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from emotion_core.data.prepare import scale
-from emotion_core.models.registry import UnknownModelError, get_spec
+from emotion_core.errors import ModelLoadError
+from emotion_core.labels import NUM_CLASSES
+from emotion_core.models.registry import spec_of
 
 BATCH = 64
 
@@ -20,14 +22,13 @@ BATCH = 64
 def target_layer_path(model):
     """Where Grad-CAM reads: the registry's layer for this model ("backbone/layer" when the
     layer sits inside a nested backbone), else the last layer with a 4-D output."""
-    try:
-        return get_spec(model.name).gradcam_layer
-    except UnknownModelError:
-        pass
+    spec = spec_of(model)
+    if spec is not None:
+        return spec.gradcam_layer
     for layer in reversed(model.layers):
         if len(getattr(getattr(layer, "output", None), "shape", ())) == 4:
             return layer.name
-    raise ValueError(f"model {model.name!r} has no convolutional layer for Grad-CAM")
+    raise ModelLoadError(f"model {model.name!r} has no convolutional layer, so Grad-CAM cannot explain it")
 
 
 def _features_and_head_input(model, path):
@@ -61,7 +62,7 @@ class GradCam:
 
     def __init__(self, model):
         self.model = model
-        self._head = model.layers[-1]  # Dense(7, softmax) in every registered model
+        self._head = model.layers[-1]  # the softmax over the emotions in every registered model
         # feature maps and the head's input from one pass, so probabilities come for free
         self._both = _features_and_head_input(model, target_layer_path(model))
 
@@ -84,7 +85,7 @@ class GradCam:
             maps.append(batch_maps)
             probs.append(batch_probs)
         if not maps:
-            return np.zeros((0, *x.shape[1:3]), np.float32), np.zeros((0, 7), np.float32)
+            return np.zeros((0, *x.shape[1:3]), np.float32), np.zeros((0, NUM_CLASSES), np.float32)
         return np.concatenate(maps), np.concatenate(probs)
 
     def _batch(self, x, chosen):

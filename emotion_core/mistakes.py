@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emotion_core import runs
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
+from emotion_core.models.io import DEFAULT
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
 # The study's headline confusion: neutral faces taken for sad ones, and the reverse.
@@ -154,9 +156,7 @@ def probability_lines(probabilities, *, width=6):
 
 def saved_test_source(run_dir):
     """The data source a run's predictions.npz was made on (config test_data, else data), or None."""
-    from emotion_core.runs import read_json
-
-    config = read_json(Path(run_dir) / "config.json", default={}) if run_dir else {}
+    config = runs.read_config(run_dir) if run_dir else {}
     return config.get("test_data") or config.get("data") or None
 
 
@@ -166,11 +166,9 @@ def saved_predictions(run_dir, dataset):
     Same length, labels and names, in the same order: anything else (another test set, or the
     validation split a run without a test split was scored on) would put faces in wrong cells.
     """
-    from emotion_core.evaluation import load_predictions
-
     if run_dir is None or not Path(run_dir).is_dir():
         return None
-    saved = load_predictions(run_dir)
+    saved = runs.load_predictions(run_dir)
     if saved is None or len(saved["true"]) != len(dataset):
         return None
     if not np.array_equal(saved["true"], dataset.labels) or list(saved["names"]) != list(dataset.names):
@@ -195,12 +193,12 @@ def predictions_for(ref, source, *, dataset=None, load_model=None, progress=None
     from emotion_core.evaluation import predict_probabilities
 
     dataset = dataset if dataset is not None else load_data(source, split="test")
-    run_dir = Path(ref) if str(ref) != "default" and Path(ref).is_dir() else None
+    run_dir = Path(ref) if str(ref) != DEFAULT and Path(ref).is_dir() else None
     saved = saved_predictions(run_dir, dataset)
     if saved is not None:
         return dataset, saved
     if load_model is None:
-        from emotion_core.model_io import load_model
+        from emotion_core.models.io import load_model
     return dataset, predict_probabilities(load_model(ref), dataset.images, progress=progress)
 
 

@@ -1,12 +1,16 @@
-"""The run registry on disk: one folder per run, the message bus between training, CLI and app.
+"""The run folder: the one module that knows its file names and formats.
 
 Folder contract (see DESIGN.md): config.json (written first), metrics.jsonl (append-only,
-one object per epoch), status.json (replaced atomically), model.keras (best checkpoint,
-replaced atomically), evaluation.json and predictions.npz once finished. A file `stop` in
-the folder asks the training process to stop.
+one object per epoch, plus optional batch rows), status.json (replaced atomically),
+model.keras (best checkpoint, replaced atomically), evaluation.json and predictions.npz once
+finished. A file `stop` asks the training process to stop; train.log holds its output.
+
+Reading never raises for a damaged folder: whatever cannot be read is reported in
+`RunInfo.damaged`, so one broken folder cannot take a page or the `runs` command down.
 """
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -15,14 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+
+from emotion_core.errors import RunError
+
+CONFIG, METRICS, STATUS, MODEL = "config.json", "metrics.jsonl", "status.json", "model.keras"
+EVALUATION, PREDICTIONS, NAME, STOP, LOG = "evaluation.json", "predictions.npz", "name.json", "stop", "train.log"
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 LOST = "lost"  # shown for a run whose process died without saying so
 STATES = (RUNNING, FINISHED, STOPPED, FAILED, LOST)
 HEARTBEAT_TIMEOUT_S = 120.0  # no heartbeat for this long (and pid gone) means the process died
-
-
-class RunError(ValueError):
-    pass
+_TEMP_PATTERNS = (".tmp-*", ".*.tmp", ".*.tmp.npz")  # what atomic writers leave when killed mid-write
 
 
 def runs_root(path=None):
@@ -30,21 +37,38 @@ def runs_root(path=None):
     return Path(path or os.environ.get("EMOTION_RUNS_DIR", "runs"))
 
 
+# ---- JSON, strictly written and tolerantly read ----
+
 def write_json_atomic(path, data):
-    """Write JSON to a temp file beside `path`, then rename: readers never see half a file."""
+    """Write strict JSON (NaN and infinities become null) to a temp file beside `path`, then
+    rename: readers never see half a file, and every reader can parse it."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
+    tmp.write_text(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
     os.replace(tmp, path)
 
 
+def _finite(value):
+    """`value` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def read_json(path, default=None):
-    """Parsed JSON at `path`, or `default` when missing or unreadable."""
+    """The JSON object at `path`, or `default` when it is missing, unreadable or not an object."""
     try:
-        return json.loads(Path(path).read_text())
+        data = json.loads(Path(path).read_text(errors="replace"))
     except (OSError, ValueError):
         return default
+    return data if isinstance(data, dict) else default
 
+
+# ---- creating a run and reporting its progress ----
 
 def create_run(config_dict, *, root=None, model_name="model"):
     """Make a new run folder `YYYYmmdd-HHMMSS-<model>` and write config.json into it first.
@@ -53,76 +77,157 @@ def create_run(config_dict, *, root=None, model_name="model"):
     folder is created with exist_ok=False, so concurrent starts never share a folder.
     """
     root = runs_root(root)
-    root.mkdir(parents=True, exist_ok=True)
-    stem = f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
-    for attempt in range(1000):
-        run_dir = root / (stem if attempt == 0 else f"{stem}-{attempt + 1}")
-        try:
-            run_dir.mkdir()
-            break
-        except FileExistsError:
-            continue
-    write_json_atomic(run_dir / "config.json", config_dict)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
+        for attempt in range(1000):
+            run_dir = root / (stem if attempt == 0 else f"{stem}-{attempt + 1}")
+            try:
+                run_dir.mkdir()
+                break
+            except FileExistsError:
+                continue
+        write_json_atomic(run_dir / CONFIG, config_dict)
+    except OSError as error:
+        raise RunError(f"cannot create a run folder in {root}: {error.strerror or error}") from None
     write_status(run_dir, RUNNING)
     return run_dir
+
+
+def read_config(run_dir):
+    """config.json as a dict ({} when missing or damaged)."""
+    return read_json(Path(run_dir) / CONFIG, default={})
 
 
 def write_status(run_dir, state, **fields):
     """Replace status.json with `state`, our pid, a heartbeat time and any extra fields."""
     status = {"state": state, "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
     status.update(fields)
-    write_json_atomic(Path(run_dir) / "status.json", status)
-
-
-def append_metrics(run_dir, record):
-    """Append one JSON line to metrics.jsonl and flush it to disk at once."""
-    with open(Path(run_dir) / "metrics.jsonl", "a") as file:
-        file.write(json.dumps(record) + "\n")
-        file.flush()
-        os.fsync(file.fileno())
-
-
-def read_metrics(run_dir):
-    """All complete records of metrics.jsonl; a half-written last line is ignored."""
-    path = Path(run_dir) / "metrics.jsonl"
-    records = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    return records
+    write_json_atomic(Path(run_dir) / STATUS, status)
 
 
 def read_status(run_dir):
     """status.json with `state` corrected to `lost` when a running process is gone."""
-    status = read_json(Path(run_dir) / "status.json", default={"state": FAILED, "error": "no status.json"})
-    if status.get("state") == RUNNING and _looks_dead(status):
+    status = read_json(Path(run_dir) / STATUS, default={"state": FAILED, "error": "no readable status.json"})
+    if status.get("state") not in STATES:
+        status = dict(status, state=FAILED, error=f"status.json has an unknown state {status.get('state')!r}")
+    if status["state"] == RUNNING and _looks_dead(status):
         status = dict(status, state=LOST)
     return status
 
 
 def _looks_dead(status):
-    if status.get("host") == socket.gethostname() and status.get("pid"):
+    pid = _number(status.get("pid"))
+    if status.get("host") == socket.gethostname() and pid:
         try:
-            os.kill(int(status["pid"]), 0)
-        except ProcessLookupError:
+            os.kill(int(pid), 0)
+        except (ProcessLookupError, OverflowError, ValueError):
             return True
         except PermissionError:
             return False
         return False
-    return time.time() - float(status.get("heartbeat", 0)) > HEARTBEAT_TIMEOUT_S
+    return time.time() - (_number(status.get("heartbeat")) or 0.0) > HEARTBEAT_TIMEOUT_S
+
+
+def _number(value):
+    """A finite float from a JSON value, or None (text, null, lists and booleans are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def append_metrics(run_dir, record):
+    """Append one JSON line to metrics.jsonl and flush it to disk at once."""
+    with open(Path(run_dir) / METRICS, "a") as file:
+        file.write(json.dumps(_finite(record), allow_nan=False) + "\n")
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def read_metrics(run_dir, *, batches=False):
+    """The epoch records of metrics.jsonl (with `batches`, the batch-level rows instead).
+
+    Lines that are not JSON objects (a half-written last line, damage) are skipped, and
+    values that are not numbers are dropped, so a plot never meets "high" as an accuracy.
+    """
+    path = Path(run_dir) / METRICS
+    records = []
+    try:
+        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(row, dict):
+            continue
+        row = {k: _number(v) for k, v in row.items() if _number(v) is not None}
+        if batches and row.get("step") is not None and "epoch" not in row:
+            records.append(row)
+        elif not batches and row.get("epoch") is not None and row["epoch"] >= 1:
+            row["epoch"] = int(row["epoch"])
+            records.append(row)
+    return records
 
 
 def request_stop(run_dir):
     """Ask a running training to stop; it notices within a batch or two."""
-    (Path(run_dir) / "stop").touch()
+    (Path(run_dir) / STOP).touch()
 
 
 def stop_requested(run_dir):
-    return (Path(run_dir) / "stop").exists()
+    return (Path(run_dir) / STOP).exists()
 
+
+def log_path(run_dir):
+    return Path(run_dir) / LOG
+
+
+def model_path(run_dir):
+    """Where a run keeps its best checkpoint (it may not exist yet)."""
+    return Path(run_dir) / MODEL
+
+
+def has_model(run_dir):
+    return model_path(run_dir).is_file()
+
+
+# ---- evaluation ----
+
+def save_evaluation(run_dir, result, *, names, labels, probabilities):
+    """Write predictions.npz (indices, names, true labels, probabilities), then evaluation.json."""
+    run_dir = Path(run_dir)
+    tmp = run_dir / ".predictions.tmp.npz"
+    np.savez(tmp, indices=np.arange(len(labels), dtype=np.int64), names=np.asarray(names),
+             true=np.asarray(labels, dtype=np.int64), probabilities=np.asarray(probabilities, dtype=np.float32))
+    tmp.replace(run_dir / PREDICTIONS)
+    write_json_atomic(run_dir / EVALUATION, result)
+
+
+def read_evaluation(run_dir):
+    """evaluation.json as a dict, or None when the run has not been (readably) evaluated."""
+    evaluation = read_json(Path(run_dir) / EVALUATION)
+    if evaluation is not None and _number(evaluation.get("accuracy")) is None:
+        return None
+    return evaluation
+
+
+def load_predictions(run_dir):
+    """predictions.npz of a run as a dict of arrays, or None when it has none (or a damaged one)."""
+    path = Path(run_dir) / PREDICTIONS
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            saved = {key: data[key] for key in data.files}
+    except Exception:  # a truncated or foreign file: as if there were none, predictions are redone
+        return None
+    return saved if {"true", "names", "probabilities"} <= set(saved) else None
+
+
+# ---- the registry of runs ----
 
 @dataclass
 class RunInfo:
@@ -135,6 +240,7 @@ class RunInfo:
     evaluation: dict | None
     epochs_done: int
     best_val_accuracy: float | None
+    damaged: str | None = None  # why part of the folder could not be read; None when all is well
 
     @property
     def state(self):
@@ -142,43 +248,122 @@ class RunInfo:
 
 
 def load_run(run_dir):
-    """Read one run folder into a RunInfo."""
+    """Read one run folder into a RunInfo; a damaged folder is described, never raised."""
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").exists():
-        raise RunError(f"{run_dir} is not a run folder (no config.json)")
+    if not (run_dir / CONFIG).is_file():
+        raise RunError(f"{run_dir} is not a run folder (no {CONFIG})")
+    config = read_json(run_dir / CONFIG)
+    status = read_status(run_dir)
+    if status.get("state") != RUNNING:
+        _remove_orphans(run_dir)
     metrics = read_metrics(run_dir)
     accuracies = [m["val_accuracy"] for m in metrics if m.get("val_accuracy") is not None]
-    label = read_json(run_dir / "name.json", default={}).get("name")
+    label = read_json(run_dir / NAME, default={}).get("name")
+    damaged = None if config is not None else f"{CONFIG} is not a readable JSON object"
     return RunInfo(
         path=run_dir,
-        name=label or run_dir.name,
-        config=read_json(run_dir / "config.json", default={}),
-        status=read_status(run_dir),
-        evaluation=read_json(run_dir / "evaluation.json"),
-        epochs_done=len([m for m in metrics if "epoch" in m]),
+        name=label if isinstance(label, str) and label.strip() else run_dir.name,
+        config=config or {},
+        status=status,
+        evaluation=read_evaluation(run_dir),
+        epochs_done=len(metrics),
         best_val_accuracy=max(accuracies) if accuracies else None,
+        damaged=damaged,
     )
 
 
+def _remove_orphans(run_dir):
+    """Delete temp files that a killed writer left (an atomic write that never got renamed)."""
+    for pattern in _TEMP_PATTERNS:
+        for path in run_dir.glob(pattern):
+            try:
+                path.unlink()
+            except OSError:
+                pass
+
+
 def list_runs(root=None):
-    """Every run under the runs root, newest first; folders without config.json are skipped."""
+    """Every run under the runs root, newest first. Symlinked folders are not followed (a link
+    could point anywhere), and a folder that cannot be read is left out, not raised."""
     root = runs_root(root)
-    if not root.is_dir():
+    try:
+        folders = sorted((p for p in root.iterdir() if not p.is_symlink() and (p / CONFIG).is_file()), reverse=True)
+    except OSError:
         return []
-    folders = sorted((p for p in root.iterdir() if (p / "config.json").exists()), reverse=True)
-    return [load_run(p) for p in folders]
+    infos = []
+    for folder in folders:
+        try:
+            infos.append(load_run(folder))
+        except (OSError, RunError):
+            continue
+    return infos
 
 
-def rename_run(run_dir, name):
+def _inside_root(run_dir, root):
+    """Refuse a run folder that is a symlink or lies outside the runs root."""
+    run_dir = Path(run_dir)
+    if run_dir.is_symlink():
+        raise RunError(f"{run_dir.name} is a symbolic link, not a run folder; it is left alone")
+    if root is not None and run_dir.resolve().parent != runs_root(root).resolve():
+        raise RunError(f"{run_dir} is not inside the runs folder {runs_root(root)}")
+
+
+def rename_run(run_dir, name, *, root=None):
     """Give a run a display name (the folder keeps its name, so running jobs are unaffected)."""
+    _inside_root(run_dir, root)
     name = str(name).strip()
     if not name:
         raise RunError("a run name cannot be empty")
-    write_json_atomic(Path(run_dir) / "name.json", {"name": name})
+    if len(name) > 120:
+        raise RunError(f"a run name can have at most 120 characters, not {len(name)}")
+    write_json_atomic(Path(run_dir) / NAME, {"name": name})
 
 
-def delete_run(run_dir):
+def delete_run(run_dir, *, root=None):
     """Delete a run folder; refused while its training is still running."""
+    _inside_root(run_dir, root)
     if read_status(run_dir).get("state") == RUNNING:
         raise RunError(f"{Path(run_dir).name} is still running; stop it before deleting it")
-    shutil.rmtree(run_dir)
+    try:
+        shutil.rmtree(run_dir)
+    except OSError as error:
+        raise RunError(f"could not delete {Path(run_dir).name}: {error.strerror or error}") from None
+
+
+# ---- progress, for a live display ----
+
+def progress(status, *, now=None):
+    """What a progress bar needs, from status.json: fraction done, a caption, and an ETA.
+
+    Returns:
+        dict with fraction (0-1), epoch (1-based, current), epochs, batch, steps,
+        elapsed_s, eta_s (None until something is measured), caption.
+    """
+    epochs, steps = int(_number(status.get("epochs")) or 0), int(_number(status.get("steps_per_epoch")) or 0)
+    epoch, batch = int(_number(status.get("epoch")) or 0), int(_number(status.get("batch")) or 0)
+    elapsed = _number(status.get("elapsed_seconds")) or 0.0
+    heartbeat = _number(status.get("heartbeat"))
+    if status.get("state") == RUNNING and heartbeat:
+        elapsed += max(0.0, (now or time.time()) - heartbeat)
+    done_steps = epoch * steps + batch
+    total_steps = epochs * steps
+    fraction = min(1.0, done_steps / total_steps) if total_steps else 0.0
+    if status.get("state") == FINISHED:
+        fraction = 1.0  # early stopping ends before the planned epochs; the run is still complete
+    eta = elapsed / done_steps * (total_steps - done_steps) if done_steps else None
+    phase = status.get("phase", "")
+    if status.get("state") != RUNNING:
+        done = int(_number(status.get("epochs_done")) or epoch)
+        caption = f"{status.get('state')}: {done} epoch{'' if done == 1 else 's'}"
+    elif phase != "training":
+        caption = f"{phase}…"
+    else:
+        caption = (f"epoch {min(epoch + 1, epochs)}/{epochs}, batch {batch}/{steps}, elapsed {_clock(elapsed)}"
+                   + (f", about {_clock(eta)} left" if eta is not None else ""))
+    return {"fraction": fraction, "epoch": epoch + 1, "epochs": epochs, "batch": batch, "steps": steps,
+            "elapsed_s": elapsed, "eta_s": eta, "caption": caption}
+
+
+def _clock(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"

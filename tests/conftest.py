@@ -61,9 +61,9 @@ def fer_csv(tmp_path):
 def trained_synthetic_run(tmp_path_factory):
     """One small model trained on the synthetic faces, shared by the tests that need a model
     that has learnt something (Grad-CAM, the Mistakes page). About a minute on 2 cores."""
-    from emotion_core.augment import NO_AUGMENTATION
+    from emotion_core.config import NO_AUGMENTATION
     from emotion_core.config import TrainConfig
-    from emotion_core.training import train
+    from emotion_core.training.loop import train
 
     config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=8, imbalance="none",
                          augment=NO_AUGMENTATION, batch_size=32)

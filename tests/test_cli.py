@@ -14,7 +14,7 @@ def run_cli(capsys, *argv):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--data", "/no/such/folder"], "data source not found"),
+        (["train", "--data", "/no/such/folder"], "data: '/no/such/folder' does not exist"),
         (["train", "--data", "synthetic", "--model", "nope"], "unknown model 'nope'"),
         (["evaluate", "--model", "/no/model.keras", "--data", "synthetic"], "model not found"),
     ],
@@ -34,7 +34,7 @@ def test_empty_folder_wrong_csv_and_corrupt_model(capsys, tmp_path):
     cases = [
         (["evaluate", "--model", str(tmp_path / "tiny.keras"), "--data", str(tmp_path / "empty")], "not a Kaggle-layout folder"),
         (["train", "--data", str(tmp_path / "bad.csv"), "--epochs", "1"], "lacks column(s) emotion, pixels"),
-        (["evaluate", "--model", str(tmp_path / "corrupt.keras"), "--data", "synthetic"], "cannot load model"),
+        (["evaluate", "--model", str(tmp_path / "corrupt.keras"), "--data", "synthetic"], "is damaged or not a Keras 3 model file"),
     ]
     for argv, message in cases:
         code, _, err = run_cli(capsys, *argv)

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from conftest import FER2013_DIR, face_image
-from emotion_core.data import DataError, load_data
+from emotion_core.data import load_data
+from emotion_core.errors import DataError
 from emotion_core.labels import EMOTIONS
 
 

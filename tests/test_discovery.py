@@ -1,6 +1,6 @@
 import pytest
 
-from emotion_core.data import DataError
+from emotion_core.errors import DataError
 from emotion_core.data.discovery import download_fer2013, find_sources, looks_like_fer2013
 
 

@@ -1,7 +1,6 @@
 """Grad-CAM (emotion_core.explain): shapes and ranges for every registered model, no division
 by zero, speed of a gallery, and that a trained model's map for 'happy' sits on the mouth."""
 
-import time
 
 import keras
 import numpy as np
@@ -10,9 +9,9 @@ import pytest
 from emotion_core.data.synthetic import synthetic_faces
 from emotion_core.explain import GradCam, gradcam, mean_heatmaps, overlay
 from emotion_core.labels import EMOTIONS
-from emotion_core.model_io import load_model
+from emotion_core.models.io import load_model
 from emotion_core.models import build_model, model_names
-from emotion_core.runs import read_json
+from emotion_core.runs import read_evaluation
 
 HAPPY = EMOTIONS.index("happy")
 FOREHEAD = (slice(2, 12), slice(12, 36))  # rows, columns above the brows of a drawn 48x48 face
@@ -64,18 +63,20 @@ def test_maps_of_a_trained_model_are_in_0_1_and_not_constant(explainer):
     assert np.allclose(heatmaps.max(axis=(1, 2)), 1)  # each map is scaled to its own peak
 
 
-def test_a_gallery_of_50_faces_takes_under_3_seconds(trained_run):
+def test_a_gallery_of_50_faces_is_one_batch_with_the_same_maps_as_one_by_one(trained_run):
+    # Speed is a benchmark's business (bench live); here: batching must not change the maps.
     faces = synthetic_faces(70, seed=6)[0][:50]
-    started = time.perf_counter()
-    heatmaps, _ = GradCam(load_model(trained_run))(faces)  # the first call includes building and tracing
+    explainer = GradCam(load_model(trained_run))
+    heatmaps, _ = explainer(faces)
     assert heatmaps.shape == (50, 48, 48)
-    assert time.perf_counter() - started < 3
+    one_by_one = np.concatenate([explainer(faces[i:i + 1])[0] for i in (0, 17, 49)])
+    assert np.allclose(heatmaps[[0, 17, 49]], one_by_one, atol=1e-4)
 
 
 def test_happy_maps_look_at_the_mouth_more_than_the_forehead(trained_run):
     # the synthetic 'happy' face differs from 'neutral' only in its mouth, so a model that
     # learnt the faces must point there; the forehead carries no cue at all
-    assert read_json(trained_run / "evaluation.json")["accuracy"] > 0.8  # it has learnt the faces
+    assert read_evaluation(trained_run)["accuracy"] > 0.8  # it has learnt the faces
     images, labels, mouths = synthetic_faces(300, seed=11)
     happy = labels == HAPPY
     heatmaps = gradcam(load_model(trained_run), images[happy], class_index=HAPPY)

@@ -1,15 +1,11 @@
-import io
-import struct
-import zlib
-
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
-from emotion_core import faces
 from emotion_core.data.synthetic import synthetic_faces
-from emotion_core.faces import ImageError, crop_face, decode_image, detect_faces, find_faces, whole_image_face
+from emotion_core.photos import faces
+from emotion_core.photos.decode import read_image_file
+from emotion_core.photos.faces import crop_face, detect_faces, find_faces, whole_image_face
 
 from conftest import PHOTOS_DIR
 
@@ -32,12 +28,6 @@ def centre_inside(box, x, y, side):
     """The detected box's centre lies in the middle third of the pasted face."""
     bx, by, bw, bh = box
     return abs(bx + bw / 2 - (x + side / 2)) < side / 3 and abs(by + bh / 2 - (y + side / 2)) < side / 3
-
-
-def encode(image, ext, params=()):
-    ok, buffer = cv2.imencode(ext, image, list(params))
-    assert ok
-    return buffer.tobytes()
 
 
 # --- detection -----------------------------------------------------------------------------
@@ -133,70 +123,6 @@ def test_find_faces_and_whole_image_face(drawn_faces):
     assert whole.crop.shape == (48, 48) and whole.crop.dtype == np.uint8
 
 
-# --- decoding ------------------------------------------------------------------------------
-
-
-def test_jpeg_png_webp_decode_to_bgr():
-    image = np.random.default_rng(2).integers(0, 256, (40, 60, 3), dtype=np.uint8)
-    assert np.array_equal(decode_image(encode(image, ".png")), image)
-    for ext in (".jpg", ".webp"):
-        decoded = decode_image(encode(image, ext))
-        assert decoded.shape == (40, 60, 3) and decoded.dtype == np.uint8, ext
-
-
-def test_grayscale_and_16_bit_become_8_bit_bgr():
-    gray = np.arange(0, 250, 10, dtype=np.uint8).reshape(5, 5)
-    decoded = decode_image(encode(gray, ".png"))
-    assert decoded.shape == (5, 5, 3) and np.array_equal(decoded[..., 1], gray)
-    deep = gray.astype(np.uint16) * 257  # the same picture at 16 bits
-    assert np.array_equal(decode_image(encode(deep, ".png"))[..., 0], gray)
-
-
-def test_transparent_png_is_composited_onto_white():
-    rgba = np.zeros((10, 10, 4), np.uint8)  # transparent black everywhere...
-    rgba[:5, :, 3] = 255  # ...except an opaque black top half
-    decoded = decode_image(encode(rgba, ".png"))
-    assert decoded[:5].max() == 0 and decoded[5:].min() == 255
-
-
-def test_jpeg_exif_rotation_is_applied():
-    # A phone photo stored landscape with "rotate 90" in EXIF must come out portrait.
-    buffer = io.BytesIO()
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    Image.new("RGB", (40, 20)).save(buffer, "JPEG", exif=exif.tobytes())
-    assert decode_image(buffer.getvalue()).shape == (40, 20, 3)
-
-
-def huge_png_header(width, height):
-    """A PNG that claims width x height pixels but holds no pixel data."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", b"") + png_chunk(b"IEND", b"")
-
-
-def png_chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-@pytest.mark.parametrize(
-    "data, message",
-    [
-        (b"", "photo.jpg: empty file (0 bytes)"),
-        (b"Dear diary,\nnot a picture.\n", "photo.jpg: not an image OpenCV can decode"),
-        (encode(np.full((64, 64, 3), 90, np.uint8), ".jpg")[:300], "photo.jpg: truncated JPEG"),
-        (encode(np.full((64, 64, 3), 90, np.uint8), ".png")[:60], "photo.jpg: not an image OpenCV can decode"),
-        (huge_png_header(9000, 8000), "photo.jpg: image too large: 9000 x 8000 pixels (limit 50,000,000"),
-        (huge_png_header(20000, 20000), "photo.jpg: image too large"),
-    ],
-    ids=["empty", "text", "truncated-jpeg", "truncated-png", "too-large", "pillow-bomb"],
-)
-def test_bad_bytes_give_an_image_error_naming_the_problem(data, message):
-    with pytest.raises(ImageError) as caught:
-        decode_image(data, name="photo.jpg")
-    assert str(caught.value).startswith(message), str(caught.value)
-    assert isinstance(caught.value, ValueError) and caught.value.name == "photo.jpg"
-
-
 # --- real photos (../shared/data/photos, skipped when absent) -------------------------------
 
 
@@ -209,7 +135,7 @@ def shared_photos():
 def test_every_shared_photo_has_a_face_and_the_couple_two():
     counts = {}
     for path in shared_photos():
-        image = decode_image(path.read_bytes(), name=path.name)
+        image = read_image_file(path)
         counts[path.name] = len(detect_faces(image))
     assert all(n >= 1 for n in counts.values()), counts
     assert counts["couple.jpg"] == 2, counts

@@ -9,9 +9,9 @@ import keras
 import pytest
 
 from emotion_core import runs
-from emotion_core.bench import _Budget
+from emotion_core.bench.train import _Budget
 from emotion_core.config import PRESETS, TrainConfig
-from emotion_core.training import _learning_rate, train
+from emotion_core.training.loop import _learning_rate, train
 
 
 def cosine(rate, fraction):

@@ -1,6 +1,7 @@
 import pytest
 
 from emotion_core import labels
+from emotion_core.errors import DataError
 
 
 def test_canonical_order_is_kaggle_folder_order():
@@ -18,7 +19,13 @@ def test_csv_codes_map_to_the_same_emotion_as_folder_names(code, name):
 
 def test_folder_names_are_case_insensitive_and_bad_names_fail():
     assert labels.index_of(" Happy ") == 3
-    with pytest.raises(ValueError, match="unknown emotion"):
+    with pytest.raises(DataError, match="unknown emotion"):
         labels.index_of("bored")
-    with pytest.raises(ValueError, match="0-6"):
+    with pytest.raises(DataError, match="0-6"):
         labels.index_from_csv_code(7)
+
+
+@pytest.mark.parametrize("code", [2.7, "2.7", "x", -1, ""])
+def test_csv_codes_that_are_not_whole_numbers_0_to_6_are_refused(code):
+    with pytest.raises(DataError, match="0-6"):
+        labels.index_from_csv_code(code)

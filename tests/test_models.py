@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from emotion_core.models import UnknownModelError, build_model, get_spec, model_names
+from emotion_core.errors import UnknownModelError
+from emotion_core.models import build_model, get_spec, model_names
 
 
 def test_seed_cnn_has_the_studys_parameter_count():

@@ -25,7 +25,7 @@ def test_download_offline_warns_and_the_page_carries_on(monkeypatch):
     monkeypatch.setattr(kagglehub, "dataset_download", lambda handle: (_ for _ in ()).throw(OSError("offline")))
     at = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
     [b for b in at.button if b.label == "Download FER2013 from Kaggle"][0].click().run()
-    assert not at.exception and "could not download FER2013" in at.warning[0].value
+    assert not at.exception and "could not download FER2013" in at.error[0].value
     assert len(at.get("plotly_chart")) == 1
 
 

@@ -32,7 +32,7 @@ def photo_with_a_face():
 
 
 def upload(at, files):
-    at.file_uploader(key="uploads").set_value(files).run()
+    at.file_uploader(key="live_uploads").set_value(files).run()
     assert not at.exception, [e.message for e in at.exception]
     return at
 

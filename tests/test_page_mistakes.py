@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from emotion_core.evaluation import load_predictions
+from emotion_core.runs import load_predictions
 from emotion_core.labels import EMOTIONS
 from emotion_core.mistakes import cell_indices
 
@@ -20,9 +20,9 @@ PAGE_SIZE, COLUMNS = 24, 6  # faces per gallery page, in rows of 6
 def tiny_run(tmp_path_factory):
     """A finished one-epoch run on 400 synthetic faces: model.keras, evaluation.json and
     predictions.npz on the synthetic test set (a few seconds)."""
-    from emotion_core.augment import NO_AUGMENTATION
+    from emotion_core.config import NO_AUGMENTATION
     from emotion_core.config import TrainConfig
-    from emotion_core.training import train
+    from emotion_core.training.loop import train
 
     config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=400, imbalance="none",
                          augment=NO_AUGMENTATION, batch_size=32)
@@ -117,10 +117,10 @@ def test_changing_the_selected_cell_changes_the_gallery(only_the_run):
     # most confident first: the gallery shows the cell's faces in exactly cell_indices' order
     assert [c.split(":")[0] for c in captions] == column_by_column([str(saved["names"][i]) for i in faces[:PAGE_SIZE]])
 
-    if len(faces) > PAGE_SIZE:  # the second page continues where the first stopped
-        at.number_input(key=f"mistakes_page_{cell[0]}_{cell[1]}").set_value(2).run()
-        names = [c.split(":")[0] for c in gallery_captions(at)]
-        assert names == column_by_column([str(saved["names"][i]) for i in faces[PAGE_SIZE:2 * PAGE_SIZE]])
+    assert len(faces) > PAGE_SIZE, "the busiest cell must fill two pages for this test to mean anything"
+    at.number_input(key=f"mistakes_page_{cell[0]}_{cell[1]}").set_value(2).run()  # continues where page 1 stopped
+    names = [c.split(":")[0] for c in gallery_captions(at)]
+    assert names == column_by_column([str(saved["names"][i]) for i in faces[PAGE_SIZE:2 * PAGE_SIZE]])
 
     at.toggle(key="mistakes_gradcam").set_value(False).run()  # plain faces without Grad-CAM
     assert not at.exception and gallery_captions(at)

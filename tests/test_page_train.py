@@ -38,17 +38,26 @@ def test_renders_a_running_run_being_appended_to(tmp_path):
     runs.append_metrics(run_dir, {"epoch": 1, "loss": 1.9, "accuracy": 0.3, "val_loss": 1.8, "val_accuracy": 0.35})
     at = run_page()
     assert "epoch 2/5, batch 3/10" in at.get("progress")[0].proto.text
-    assert any(b.label == "⏹ Stop" for b in at.button)
+    assert any(b.label == "Stop" for b in at.button)
+    assert epochs_plotted(at) == [1]
     runs.append_metrics(run_dir, {"epoch": 2, "loss": 1.7, "accuracy": 0.4, "val_loss": 1.6, "val_accuracy": 0.42})
     at.run()  # what the fragment's timer does every 2 s
-    assert not at.exception
+    assert not at.exception and epochs_plotted(at) == [1, 2]
+
+
+def epochs_plotted(at):
+    """The epochs on the live curves' first trace (training loss)."""
+    import json
+
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    return figure["data"][0]["x"]
 
 
 def test_start_creates_a_run_that_finishes_then_compare_shows_it():
     at = run_page()
-    at.number_input(key="epochs_demo").set_value(1)
-    at.number_input(key="limit_demo").set_value(300)
-    [b for b in at.button if b.label == "▶ Start training"][0].click().run()
+    at.number_input(key="train_epochs_demo").set_value(1)
+    at.number_input(key="train_limit_demo").set_value(300)
+    [b for b in at.button if b.label == "Start training"][0].click().run()
     assert not at.exception
     (info,) = runs.list_runs()
     assert info.config["epochs"] == 1 and info.config["limit"] == 300 and info.config["data"] == "synthetic"
@@ -59,13 +68,13 @@ def test_start_creates_a_run_that_finishes_then_compare_shows_it():
 
 def test_stop_ends_a_run_as_stopped_with_a_model():
     at = run_page()
-    at.number_input(key="epochs_demo").set_value(200)
-    [b for b in at.button if b.label == "▶ Start training"][0].click().run()
+    at.number_input(key="train_epochs_demo").set_value(200)
+    [b for b in at.button if b.label == "Start training"][0].click().run()
     (info,) = runs.list_runs()
     deadline = time.time() + 120
     while runs.read_status(info.path).get("phase") != "training" and time.time() < deadline:
         time.sleep(0.5)
     at.run()
-    [b for b in at.button if b.label == "⏹ Stop"][0].click().run()
+    [b for b in at.button if b.label == "Stop"][0].click().run()
     assert wait_for_state(info.path, {runs.STOPPED, runs.FAILED}) == runs.STOPPED
-    assert (info.path / "model.keras").exists()
+    assert runs.has_model(info.path)

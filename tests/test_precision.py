@@ -4,12 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from emotion_core import precision
+from emotion_core.training import precision
 from emotion_core.config import TrainConfig
-from emotion_core.model_io import load_model, save_model_atomic
+from emotion_core.models.io import load_model, save_model_atomic
 from emotion_core.models import build_model
-from emotion_core.precision import as_float32, cpu_has_bfloat16, dtype_policy, resolve_precision
-from emotion_core.training import train
+from emotion_core.training.precision import as_float32, cpu_has_bfloat16, dtype_policy, resolve_precision
+from emotion_core.training.loop import train
 
 
 def test_bfloat16_support_is_read_from_the_cpu_flags(tmp_path):

@@ -1,6 +1,7 @@
 import numpy as np
 
-from emotion_core.augment import AugmentConfig, augment_fn
+from emotion_core.config import AugmentConfig
+from emotion_core.training.augment import augment_fn
 from emotion_core.data.prepare import (
     balance_by_augmentation,
     class_weights,
@@ -51,7 +52,7 @@ def test_balancing_equalises_train_counts_with_new_images():
 
 def test_training_preparation_leaves_validation_untouched():
     from emotion_core.config import TrainConfig
-    from emotion_core.training import prepare_data
+    from emotion_core.training.loop import prepare_data
 
     balanced = prepare_data(TrainConfig(data="synthetic", imbalance="balance", limit=350))
     plain = prepare_data(TrainConfig(data="synthetic", imbalance="none", limit=350))

@@ -5,26 +5,30 @@ import pytest
 from emotion_core import runs
 
 
-def test_create_run_writes_config_first_and_distinct_folders(tmp_path):
+def test_create_run_writes_config_first_and_distinct_folders(tmp_path, monkeypatch):
+    seen = []
+    write_status = runs.write_status
+    monkeypatch.setattr(runs, "write_status", lambda d, *a, **k: (seen.append(runs.read_config(d)),
+                                                                   write_status(d, *a, **k)))
     first = runs.create_run({"model": "m"}, root=tmp_path, model_name="m")
     second = runs.create_run({"model": "m"}, root=tmp_path, model_name="m")
+    assert seen == [{"model": "m"}, {"model": "m"}]  # config.json was there before the first status
     assert first != second  # same second, still two folders
-    assert runs.read_json(first / "config.json") == {"model": "m"}
     assert runs.read_status(first)["state"] == runs.RUNNING
 
 
 def test_metrics_reader_ignores_a_half_written_last_line(tmp_path):
     runs.append_metrics(tmp_path, {"epoch": 1, "loss": 1.0})
-    with open(tmp_path / "metrics.jsonl", "a") as f:
+    with open(tmp_path / runs.METRICS, "a") as f:
         f.write('{"epoch": 2, "lo')
     assert runs.read_metrics(tmp_path) == [{"epoch": 1, "loss": 1.0}]
 
 
 def test_a_running_status_with_a_dead_pid_reads_as_lost(tmp_path):
     runs.write_status(tmp_path, runs.RUNNING)
-    status = runs.read_json(tmp_path / "status.json")
+    status = runs.read_json(tmp_path / runs.STATUS)
     status["pid"] = 2**22 + 12345  # beyond pid_max: no such process
-    runs.write_json_atomic(tmp_path / "status.json", status)
+    runs.write_json_atomic(tmp_path / runs.STATUS, status)
     assert runs.read_status(tmp_path)["state"] == runs.LOST
 
 
@@ -38,3 +42,36 @@ def test_list_rename_and_delete(tmp_path):
     assert info.name == "baseline" and info.state == runs.FINISHED
     runs.delete_run(run_dir)
     assert runs.list_runs(tmp_path) == [] and not os.path.exists(run_dir)
+
+
+def test_progress_counts_batches_across_epochs_and_estimates_time_left():
+    status = {"state": "running", "phase": "training", "epochs": 4, "steps_per_epoch": 10, "epoch": 1,
+              "batch": 5, "elapsed_seconds": 30.0, "heartbeat": 100.0}
+    shown = runs.progress(status, now=100.0)
+    assert shown["fraction"] == 15 / 40
+    assert shown["eta_s"] == 30.0 / 15 * 25  # same pace for the remaining 25 batches
+    assert "epoch 2/4, batch 5/10" in shown["caption"] and "left" in shown["caption"]
+
+
+def test_progress_of_a_finished_or_fresh_run():
+    assert runs.progress({"state": "finished", "epochs_done": 3})["caption"] == "finished: 3 epochs"
+    fresh = runs.progress({"state": "running", "phase": "loading data"})
+    assert fresh["fraction"] == 0 and fresh["eta_s"] is None and fresh["caption"] == "loading data…"
+
+
+def test_progress_of_a_finished_run_is_a_full_bar_even_when_it_stopped_early():
+    shown = runs.progress({"state": "finished", "epochs": 30, "steps_per_epoch": 10, "epoch": 12, "epochs_done": 12})
+    assert shown["fraction"] == 1.0 and shown["caption"] == "finished: 12 epochs"
+    assert runs.progress({"state": "stopped", "epochs_done": 1})["caption"] == "stopped: 1 epoch"
+
+
+def test_json_is_written_strictly_so_every_reader_can_parse_it(tmp_path):
+    runs.append_metrics(tmp_path, {"epoch": 1, "loss": float("nan"), "val_loss": float("inf"), "accuracy": 0.5})
+    runs.write_json_atomic(tmp_path / runs.STATUS, {"state": "failed", "best": float("nan")})
+    import json
+
+    line = (tmp_path / runs.METRICS).read_text().strip()
+    assert json.loads(line, parse_constant=lambda c: pytest.fail(f"{c} in metrics.jsonl")) == {
+        "epoch": 1, "loss": None, "val_loss": None, "accuracy": 0.5}
+    assert runs.read_metrics(tmp_path) == [{"epoch": 1, "accuracy": 0.5}]
+    assert runs.read_json(tmp_path / runs.STATUS) == {"state": "failed", "best": None}

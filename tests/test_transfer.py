@@ -1,12 +1,14 @@
 """Transfer models: built offline with weights=None; the ImageNet path fails clearly offline."""
 
+import keras
 import numpy as np
 import pytest
 
 from emotion_core.config import TrainConfig
 from emotion_core.explain import GradCam
 from emotion_core.models import build_model
-from emotion_core.models.transfer import BACKBONES, WeightsUnavailableError, convolutions
+from emotion_core.errors import WeightsUnavailableError
+from emotion_core.models.transfer import BACKBONES, convolutions
 
 # Trainable convolutions for N = 3, 6, 9 are the backbone's last N Conv2D layers.
 EXPECTED_FIRST_TRAINABLE = {
@@ -26,7 +28,10 @@ def test_finetuning_trains_exactly_the_last_n_convolutions(backbone, unfreeze):
     assert len(trainable) == unfreeze and trainable == [c.name for c in convolutions(base)][-unfreeze:]
     if (backbone, unfreeze) in EXPECTED_FIRST_TRAINABLE:
         assert trainable[0] == EXPECTED_FIRST_TRAINABLE[(backbone, unfreeze)]
-    assert not any(w.trainable for layer in base.layers if "bn" in layer.name for w in layer.weights)
+    # BatchNorm (ResNet50 only; VGG has none) stays frozen whatever is fine-tuned
+    norms = [layer for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == (53 if backbone == "resnet50" else 0)
+    assert not any(layer.trainable for layer in norms)
 
 
 def test_feature_extraction_freezes_the_whole_backbone():
@@ -62,7 +67,7 @@ def test_imagenet_weights_offline_give_a_clear_message(monkeypatch):
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     monkeypatch.setattr("keras.src.applications.vgg16.file_utils.get_file", offline)
-    with pytest.raises(WeightsUnavailableError, match="--weights none for random initialisation"):
+    with pytest.raises(WeightsUnavailableError, match=r"Choose random initialisation instead \(--weights none; on the Train page: Weights \"Random init\"\)"):
         build_model("vgg16", weights="imagenet")
 
 

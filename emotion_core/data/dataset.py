@@ -4,11 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emotion_core.errors import DataError
 from emotion_core.labels import EMOTIONS
-
-
-class DataError(ValueError):
-    """Bad or missing data, with a message meant for the user."""
 
 
 @dataclass

@@ -3,8 +3,9 @@
 import os
 from pathlib import Path
 
-from emotion_core.data.dataset import DataError
-from emotion_core.data.sources import SYNTHETIC, split_folder
+from emotion_core.config import SYNTHETIC
+from emotion_core.data.sources import split_folder
+from emotion_core.errors import DataError
 from emotion_core.labels import EMOTIONS
 
 KAGGLE_DATASET = "msambare/fer2013"

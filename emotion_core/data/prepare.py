@@ -5,10 +5,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
-from emotion_core.data.dataset import DataError
+from emotion_core.errors import DataError
 from emotion_core.labels import NUM_CLASSES
-
-IMBALANCE_STRATEGIES = ("class_weight", "balance", "none")
 
 
 def split_train_validation(labels, *, validation_fraction=0.2, seed=0):

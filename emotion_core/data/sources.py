@@ -4,18 +4,19 @@ Every source loads into a `Dataset` with labels in the canonical order of
 `emotion_core.labels`, whatever naming the files used.
 """
 
-import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 
+from emotion_core.config import SYNTHETIC
 from emotion_core.data import cache
-from emotion_core.data.dataset import DataError, Dataset
-from emotion_core.data.images import IMAGE_SUFFIXES, SIZE, read_face_file
-from emotion_core.labels import EMOTIONS, index_from_csv_code
+from emotion_core.data.dataset import Dataset
+from emotion_core.errors import DataError, ImageError
+from emotion_core.labels import EMOTIONS, FACE_SIZE, index_from_csv_code
+from emotion_core.photos.decode import IMAGE_SUFFIXES, read_image_file
 
-SYNTHETIC = "synthetic"
 SPLITS = ("train", "test")
 # fer2013.csv `Usage` values -> our split names. The Kaggle folder's test/ holds both
 # test halves, so the CSV's do too: the two formats then give the same splits.
@@ -42,12 +43,15 @@ def load_data(source, *, split="train", progress=None):
 
         return synthetic_dataset(split=split)
     path = Path(source).expanduser()
-    if not path.exists():
-        raise DataError(f"data source not found: {path}")
-    if path.is_file():
-        return _cached(path, split, lambda: load_csv(path, split=split))
-    folder = split_folder(path, split)
-    return _cached(folder, "folder", lambda: load_class_folders(folder, progress=progress))
+    if not str(source).strip() or not path.exists():
+        raise DataError(f"data source not found: {str(source)!r}")
+    try:
+        if path.is_file():
+            return _cached(path, split, lambda: load_csv(path, split=split))
+        folder = split_folder(path, split)
+        return _cached(folder, "folder", lambda: load_class_folders(folder, progress=progress))
+    except PermissionError as error:
+        raise DataError(f"no permission to read {error.filename or path}") from None
 
 
 def has_split(source, split):
@@ -62,7 +66,7 @@ def has_split(source, split):
 
 def split_folder(root, split):
     """The class-folder tree to read for `split` under a Kaggle-layout `root`."""
-    root = Path(root)
+    root = Path(root).expanduser()
     if (root / split).is_dir():
         return root / split
     if _is_class_folder_tree(root):
@@ -79,7 +83,7 @@ def _is_class_folder_tree(path):
 
 def _class_folder(root, name):
     """The folder for emotion `name`, matching case-insensitively (Kaggle uses lower case)."""
-    for child in root.iterdir():
+    for child in sorted(root.iterdir()):
         if child.is_dir() and child.name.lower() == name:
             return child
     return None
@@ -105,7 +109,7 @@ def load_class_folders(root, *, progress=None):
         raise DataError(f"no images found in {root} (expected {', '.join(EMOTIONS)} folders of images)")
     images, labels, names, bad = [], [], [], []
     for done, (path, label) in enumerate(pairs, start=1):
-        face = read_face_file(path)
+        face = _read_face_file(path)
         if face is None:
             bad.append(path.name)
         else:
@@ -141,16 +145,50 @@ def load_csv(path, *, split="train"):
     if rows.empty:
         raise DataError(f"{path} has no rows for the {split} split")
     images = np.stack([_parse_pixels(p, path, i) for i, p in zip(rows.index, rows["pixels"])])
-    labels = np.asarray([index_from_csv_code(c) for c in rows["emotion"]], dtype=np.int64)
+    labels = np.asarray([_parse_label(c, path, i) for i, c in zip(rows.index, rows["emotion"])], dtype=np.int64)
     names = [f"row {i}" for i in rows.index]
     return Dataset(images, labels, f"{path} ({split}, {len(rows)} rows)", names)
 
 
+def _line(row):
+    """The file line of data row `row` (0-based, after the header line)."""
+    return row + 2
+
+
+def _parse_label(code, path, row):
+    try:
+        return index_from_csv_code(code)
+    except DataError as error:
+        raise DataError(f"{path} line {_line(row)}: {error}") from None
+
+
 def _parse_pixels(text, path, row):
-    values = np.array(str(text).split(), dtype=np.float64) if isinstance(text, str) else np.array([])
-    if values.size != SIZE * SIZE:
-        raise DataError(f"{path} row {row}: expected {SIZE * SIZE} pixel values, got {values.size}")
-    return np.clip(values, 0, 255).astype(np.uint8).reshape(SIZE, SIZE)
+    """48*48 whole numbers 0-255 separated by spaces -> uint8 (48, 48)."""
+    words = str(text).split() if isinstance(text, str) else []
+    if len(words) != FACE_SIZE * FACE_SIZE:
+        raise DataError(f"{path} line {_line(row)}: expected {FACE_SIZE * FACE_SIZE} pixel values, got {len(words)}")
+    if not all(word.isdigit() for word in words):
+        bad = next(word for word in words if not word.isdigit())
+        raise DataError(f"{path} line {_line(row)}: pixel value {bad!r} is not a whole number 0-255")
+    values = np.array(words, dtype=np.int64)
+    if values.max() > 255:
+        raise DataError(f"{path} line {_line(row)}: pixel value {values.max()} is above 255")
+    return values.astype(np.uint8).reshape(FACE_SIZE, FACE_SIZE)
+
+
+def _read_face_file(path):
+    """One dataset image as uint8 (48, 48) grayscale; None when it cannot be decoded.
+
+    Other sizes are resized with area interpolation (the right filter when shrinking), so
+    such files are accepted, not rejected.
+    """
+    try:
+        image = read_image_file(path, gray=True)
+    except ImageError:
+        return None
+    if image.shape != (FACE_SIZE, FACE_SIZE):
+        image = cv2.resize(image, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
+    return image
 
 
 def _cached(path, kind, load):
@@ -162,8 +200,3 @@ def _cached(path, kind, load):
     dataset = load()
     cache.write(key, dataset)
     return dataset
-
-
-def default_fer2013_dir():
-    """Where the app looks for FER2013: EMOTION_DATA_DIR, then ./data/fer2013."""
-    return Path(os.environ.get("EMOTION_DATA_DIR", "data/fer2013"))

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from emotion_core.data.dataset import Dataset
-from emotion_core.labels import EMOTIONS
+from emotion_core.labels import EMOTIONS, FACE_SIZE
 
 # FER2013 training counts in canonical order, so synthetic data is imbalanced the same way.
 FER2013_TRAIN_COUNTS = (3995, 436, 4097, 7215, 4965, 4830, 3171)
@@ -62,7 +62,7 @@ def synthetic_faces(total, *, seed=0):
     rng = np.random.default_rng(seed)
     labels = np.repeat(np.arange(len(EMOTIONS)), class_sizes(total))
     rng.shuffle(labels)
-    images = np.empty((len(labels), 48, 48), dtype=np.uint8)
+    images = np.empty((len(labels), FACE_SIZE, FACE_SIZE), dtype=np.uint8)
     boxes = np.empty((len(labels), 4), dtype=int)
     for i, label in enumerate(labels):
         images[i], boxes[i] = draw_face(EXPRESSIONS[EMOTIONS[label]], rng)
@@ -79,7 +79,7 @@ def synthetic_dataset(*, split="train"):
 def draw_face(expression, rng):
     """Draw one face at a random identity, pose and lighting; returns (image, mouth box)."""
     scale = 4  # draw at 192x192 and shrink, for smooth anti-aliased strokes
-    canvas = np.full((48 * scale, 48 * scale), rng.uniform(30, 110), dtype=np.float32)
+    canvas = np.full((FACE_SIZE * scale, FACE_SIZE * scale), rng.uniform(30, 110), dtype=np.float32)
     cx, cy = 24 + rng.normal(0, 1.5), 25 + rng.normal(0, 1.5)
     fw, fh = rng.uniform(15, 19), rng.uniform(19, 23)
     intensity = rng.uniform(0.6, 1.2)  # how strongly this face shows its emotion
@@ -120,8 +120,9 @@ def _vary_pose_and_light(canvas, rng, centre):
     angle = rng.normal(0, 5)
     rotation = cv2.getRotationMatrix2D(centre, angle, 1.0)
     canvas = cv2.warpAffine(canvas, rotation, canvas.shape[::-1], borderMode=cv2.BORDER_REPLICATE)
-    small = cv2.resize(canvas, (48, 48), interpolation=cv2.INTER_AREA)
+    small = cv2.resize(canvas, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
     gx, gy = rng.normal(0, 0.8, size=2)
-    ramp = (np.arange(48)[None, :] - 24) * gx + (np.arange(48)[:, None] - 24) * gy
+    half = FACE_SIZE // 2
+    ramp = (np.arange(FACE_SIZE)[None, :] - half) * gx + (np.arange(FACE_SIZE)[:, None] - half) * gy
     noisy = small + ramp + rng.normal(0, rng.uniform(3, 10), size=small.shape)
     return np.clip(noisy, 0, 255).astype(np.uint8)

@@ -7,6 +7,7 @@ from emotion_core.models.registry import (
     build_model,
     get_spec,
     model_names,
+    spec_of,
 )
 
-__all__ = ["ModelSpec", "UnknownModelError", "build_model", "get_spec", "model_names"]
+__all__ = ["ModelSpec", "UnknownModelError", "build_model", "get_spec", "model_names", "spec_of"]

@@ -10,9 +10,10 @@ chosen network, has three blocks with the second block's convolutions doubled.
 import keras
 from keras import layers
 
+from emotion_core.labels import FACE_SIZE, NUM_CLASSES
 from emotion_core.models.registry import register
 
-INPUT_SHAPE = (48, 48, 1)
+INPUT_SHAPE = (FACE_SIZE, FACE_SIZE, 1)
 GRADCAM_LAYER = "last_conv"  # the last convolution of every CNN here carries this name
 # Keras' default 0.99 makes the moving statistics used at validation lag for hundreds of
 # steps: a short classroom run then shows ~chance validation accuracy while training is fine.
@@ -44,7 +45,7 @@ def build_cnn(convs_per_block, *, name, base_filters=32, block_dropout=0.25, hea
         x = layers.Activation("relu", name=f"dense{i}_relu")(x)
         x = layers.Dropout(head_dropout, name=f"dense{i}_dropout")(x)
     # float32 softmax even under mixed precision: probabilities and the loss stay accurate
-    outputs = layers.Dense(7, activation="softmax", dtype="float32", name="emotion")(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

@@ -8,6 +8,8 @@ layer Grad-CAM should look at, so nothing has to guess.
 from dataclasses import dataclass
 from typing import Callable
 
+from emotion_core.errors import UnknownModelError
+
 _REGISTRY = {}
 
 
@@ -20,16 +22,12 @@ class ModelSpec:
     family: str = "cnn"
 
 
-class UnknownModelError(ValueError):
-    pass
-
-
 def register(name, *, gradcam_layer, description, family="cnn"):
     """Decorator adding a builder to the registry under `name`."""
 
     def decorate(build):
         if name in _REGISTRY:
-            raise ValueError(f"model {name!r} registered twice")
+            raise RuntimeError(f"model {name!r} registered twice")  # a programming error, not a user's
         _REGISTRY[name] = ModelSpec(name, build, gradcam_layer, description, family)
         return build
 
@@ -51,3 +49,13 @@ def get_spec(name):
 def build_model(name, **options):
     """Build a fresh, uncompiled model by registry name."""
     return get_spec(name).build(**options)
+
+
+def spec_of(model):
+    """The ModelSpec a built (or loaded) model came from, or None for a foreign model.
+
+    Every builder names its model after its registry key (tests/test_models.py checks this
+    for each entry), and Keras saves that name with the model, so a model loaded from a
+    .keras file still knows which entry, and so which Grad-CAM layer, is its own.
+    """
+    return _REGISTRY.get(model.name)

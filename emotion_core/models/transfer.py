@@ -9,6 +9,9 @@ trained on. Two modes, as in the study: `feature` (frozen base, a new head) and
 import keras
 from keras import layers
 
+from emotion_core.config import TRANSFER_MODES
+from emotion_core.errors import WeightsUnavailableError
+from emotion_core.labels import FACE_SIZE, NUM_CLASSES
 from emotion_core.models.registry import register
 
 # name -> (application, the backbone's last convolution output for Grad-CAM)
@@ -20,24 +23,18 @@ BACKBONES = {
 # ImageNet 'caffe' preprocessing shared by all three: BGR order, mean pixel subtracted.
 # Our faces are gray, so the channel order does not matter, only the means.
 CAFFE_MEANS = (103.939, 116.779, 123.68)
-MODES = ("feature", "finetune")
-
-
-class WeightsUnavailableError(RuntimeError):
-    """ImageNet weights could not be loaded (usually: no internet and nothing cached)."""
-
 
 @keras.saving.register_keras_serializable(package="emotion_core")
 class BackbonePreprocess(layers.Layer):
     """Gray (h, w, 1) in [0, 1] -> RGB (size, size, 3) in the backbone's own input scaling."""
 
-    def __init__(self, size=48, **kwargs):
+    def __init__(self, size=FACE_SIZE, **kwargs):
         super().__init__(**kwargs)
         self.size = size
 
     def call(self, x):
         x = keras.ops.repeat(x * 255.0, 3, axis=-1)
-        if self.size != 48:
+        if self.size != FACE_SIZE:
             x = keras.ops.image.resize(x, (self.size, self.size), interpolation="bilinear")
         return x - keras.ops.convert_to_tensor(CAFFE_MEANS, dtype=x.dtype)
 
@@ -48,7 +45,7 @@ class BackbonePreprocess(layers.Layer):
         return {**super().get_config(), "size": self.size}
 
 
-def build_transfer(backbone, *, name=None, mode="feature", unfreeze=0, weights="none", input_size=48):
+def build_transfer(backbone, *, name=None, mode="feature", unfreeze=0, weights="none", input_size=FACE_SIZE):
     """A backbone with the study's head (Flatten, Dense 256 relu, Dropout 0.5, Dense 7 softmax).
 
     Args:
@@ -59,18 +56,18 @@ def build_transfer(backbone, *, name=None, mode="feature", unfreeze=0, weights="
         input_size: faces are resized to this before the backbone (48 as in the study;
             96 or 224 keep more of the backbone's spatial resolution).
     """
-    if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}; use {' or '.join(MODES)}")
+    if mode not in TRANSFER_MODES:
+        raise ValueError(f"unknown mode {mode!r}; use {' or '.join(TRANSFER_MODES)}")  # TrainConfig.validate checks first
     application, _ = BACKBONES[backbone]
     base = _load_backbone(application, backbone, weights, input_size)
     set_trainable_convolutions(base, unfreeze if mode == "finetune" else 0)
-    inputs = keras.Input((48, 48, 1), name="image")
+    inputs = keras.Input((FACE_SIZE, FACE_SIZE, 1), name="image")
     x = BackbonePreprocess(input_size, name="preprocess")(inputs)
     x = base(x, training=False)  # keep frozen BatchNorm layers (ResNet50) in inference mode
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(256, activation="relu", name="dense1")(x)
     x = layers.Dropout(0.5, name="dense1_dropout")(x)
-    outputs = layers.Dense(7, activation="softmax", dtype="float32", name="emotion")(x)  # see cnn.py
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)  # see cnn.py
     return keras.Model(inputs, outputs, name=name or backbone)
 
 
@@ -81,8 +78,9 @@ def _load_backbone(application, backbone, weights, input_size):
     except Exception as error:  # a download failure surfaces as many exception types
         raise WeightsUnavailableError(
             f"ImageNet weights for {backbone} could not be loaded ({type(error).__name__}: {str(error)[:240]}). "
-            "Keras downloads them on first use, which needs internet; use --weights none for random "
-            "initialisation, or --weights PATH for a weights file you downloaded."
+            "Keras downloads them on first use, which needs internet. Choose random initialisation instead "
+            "(--weights none; on the Train page: Weights \"Random init\"), or give a weights file you downloaded "
+            "(--weights PATH)."
         ) from None
 
 

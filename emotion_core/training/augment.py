@@ -1,7 +1,7 @@
 """Augmentation as one Keras preprocessing layer, run on-graph inside tf.data.
 
-Defaults are the study's: rotation 10 degrees, zoom 0.15, shift 0.1, shear 0.15, fill
-'nearest'; horizontal flips are off by default (as in the study) but available.
+AugmentConfig (in config.py) holds the settings; its defaults are the study's: rotation 10
+degrees, zoom 0.15, shift 0.1, shear 0.15, fill 'nearest'; flips are off (as in the study).
 
 Why one layer and not Keras' RandomRotation + RandomZoom + RandomTranslation + RandomShear:
 each of those resamples the image, and four bilinear resamplings in a row blur a 48x48
@@ -10,26 +10,12 @@ once, which is sharper and about four times cheaper.
 """
 
 import math
-from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-
-@dataclass(frozen=True)
-class AugmentConfig:
-    rotation_deg: float = 10.0
-    zoom: float = 0.15  # each axis scaled by a factor in [1 - zoom, 1 + zoom]
-    shift: float = 0.1  # fraction of width / height
-    shear: float = 0.15  # shear angle in radians
-    horizontal_flip: bool = False
-
-    def is_identity(self):
-        return not (self.rotation_deg or self.zoom or self.shift or self.shear or self.horizontal_flip)
-
-
-NO_AUGMENTATION = AugmentConfig(0.0, 0.0, 0.0, 0.0, False)
+from emotion_core.config import AugmentConfig
 
 
 class RandomAffine(keras.layers.Layer):

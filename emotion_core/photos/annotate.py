@@ -1,56 +1,10 @@
-"""One photo in, every face out: box, 48x48 crop, emotion probabilities and Grad-CAM.
-
-The Live page and anything else that shows a photo use this, so the page stays widgets only.
-"""
-
-from dataclasses import dataclass
+"""Drawing the results of `analyse_photo` onto the photo: a box and a label per face."""
 
 import cv2
-import numpy as np
-
-from emotion_core.evaluation import predict_probabilities
-from emotion_core.faces import MIN_FACE_FRACTION, faces_or_whole
-from emotion_core.labels import EMOTIONS
 
 BOX_COLOUR = (255, 191, 0)  # RGB amber: readable on skin, hair and most backgrounds
 LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
 MIN_LABEL_SCALE = 0.4  # smaller Hershey text cannot be read on screen
-
-
-@dataclass
-class FaceResult:
-    box: tuple  # (x, y, w, h) in the photo's own pixels
-    crop: np.ndarray  # uint8 (48, 48), what the model saw
-    probabilities: np.ndarray  # float32 (7,), canonical order
-    heatmap: np.ndarray  # float32 (48, 48) in [0, 1], Grad-CAM of the predicted class
-
-    @property
-    def emotion(self):
-        return EMOTIONS[int(np.argmax(self.probabilities))]
-
-
-def analyse_photo(explainer, image_bgr, *, whole_if_none=False, tta=False, min_face=MIN_FACE_FRACTION):
-    """Find, classify and explain every face in a BGR photo.
-
-    Args:
-        explainer: an explain.GradCam for the model (one forward/backward pass gives both
-            probabilities and heatmaps).
-        whole_if_none: when no face is found, treat the whole photo as one face.
-        tta: average the probabilities with those of the mirrored faces.
-        min_face: smallest face looked for, as a fraction of the shorter side
-            (faces.SMALL_FACE_FRACTION for group photos).
-    Returns:
-        list of FaceResult, left to right; empty when no face was found.
-    """
-    faces = faces_or_whole(image_bgr, whole_if_none=whole_if_none, min_face=min_face)
-    if not faces:
-        return []
-    crops = np.stack([face.crop for face in faces])
-    heatmaps, probabilities = explainer(crops)
-    if tta:
-        mirrored = predict_probabilities(explainer.model, crops[:, :, ::-1])  # a forward pass, no heatmap
-        probabilities = (probabilities + mirrored) / 2
-    return [FaceResult(tuple(int(v) for v in f.box), f.crop, p, h) for f, p, h in zip(faces, probabilities, heatmaps)]
 
 
 def annotate(image_bgr, results):

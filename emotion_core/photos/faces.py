@@ -1,22 +1,18 @@
 """Face detection and crop-to-48x48 preprocessing for photos people upload.
 
-Uploaded bytes are decoded in memory (never written to disk or logged), faces are found with
-OpenCV's frontal-face Haar cascade, which ships inside the opencv-python(-headless) 4.x wheel
+Faces are found with OpenCV's frontal-face Haar cascade, which ships inside the opencv-python(-headless) 4.x wheel
 so detection works offline, and each face is cropped the way FER2013 faces were made:
 a square around the face, grayscale, shrunk to 48x48.
 """
 
-import io
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from emotion_core.data.images import SIZE
+from emotion_core.labels import FACE_SIZE
 
-MAX_PIXELS = 50_000_000  # well above any phone photo (~12-50 MP), well below a memory problem
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"  # fewer false faces than _default on real photos (measured)
 
 # Detection parameters, tuned on the development photos (one to a dozen faces, 400-4600 px wide).
@@ -30,20 +26,7 @@ SMALL_FACE_FRACTION = 0.05
 MIN_FACE_PIXELS = 24  # just above the cascade's 20-pixel window; smaller faces are too blurry to classify
 NMS_OVERLAP = 0.3  # boxes overlapping more than this (intersection over the smaller box) are one face
 
-_JPEG_START, _JPEG_END = b"\xff\xd8", b"\xff\xd9"
 _cascades = {}
-
-
-class ImageError(ValueError):
-    """Bytes that are not a usable image; str() is "<name>: <problem>".
-
-    The parts are kept apart so a caller that already shows the file's path (the CLI) can
-    print just the problem.
-    """
-
-    def __init__(self, name, problem):
-        super().__init__(f"{name}: {problem}")
-        self.name, self.problem = name, problem
 
 
 @dataclass
@@ -55,101 +38,6 @@ class Face:
 
     box: tuple
     crop: np.ndarray
-
-
-def decode_image(data, *, name="image"):
-    """Decode image bytes (JPEG, PNG, WebP, BMP, TIFF...) into uint8 BGR, in memory only.
-
-    Grayscale becomes three equal channels, 16-bit is scaled to 8-bit, and transparency is
-    composited onto white (a transparent background would otherwise turn black and hide
-    the face's outline).
-
-    Args:
-        data: the file's bytes.
-        name: how messages refer to the file (e.g. its upload name).
-    Returns:
-        uint8 array (H, W, 3), BGR.
-    Raises:
-        ImageError: empty, truncated, not decodable, or larger than MAX_PIXELS.
-    """
-    if not data:
-        raise ImageError(name, "empty file (0 bytes)")
-    if data[:2] == _JPEG_START and data.rfind(_JPEG_END) == -1:
-        raise ImageError(name, "truncated JPEG (its end marker is missing; was the upload cut off?)")
-    _check_header(data, name)
-    buffer = np.frombuffer(data, dtype=np.uint8)
-    # JPEG has no alpha and is what phones write with an EXIF rotation, which only
-    # IMREAD_COLOR applies; other formats keep alpha and depth with IMREAD_UNCHANGED.
-    flags = cv2.IMREAD_COLOR if data[:2] == _JPEG_START else cv2.IMREAD_UNCHANGED
-    image = _imdecode_quietly(buffer, flags)
-    if image is None or image.size == 0:
-        raise ImageError(name, "not an image OpenCV can decode")
-    _check_size(image.shape[1::-1], name)
-    return _to_bgr(_to_uint8(image), name)
-
-
-def _imdecode_quietly(buffer, flags):
-    """cv2.imdecode, None on failure, without OpenCV's warnings on stderr (the library never
-    prints; a damaged upload is reported once, as an ImageError)."""
-    level = cv2.utils.logging.getLogLevel()
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-    try:
-        return cv2.imdecode(buffer, flags)
-    except cv2.error:
-        return None
-    finally:
-        cv2.utils.logging.setLogLevel(level)
-
-
-def _check_header(data, name):
-    """Reject an image whose header claims more than MAX_PIXELS, before decoding any pixel.
-
-    A small compressed file can claim a gigapixel; decoding it first would take the memory.
-    Pillow reads only the header here; formats it does not know are checked after decoding.
-    """
-    from PIL import Image
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns about large images; we check ourselves
-            with Image.open(io.BytesIO(data)) as image:
-                size = image.size
-    except Image.DecompressionBombError:
-        raise ImageError(name, f"image too large: over {2 * Image.MAX_IMAGE_PIXELS:,} pixels "
-                               f"(limit {MAX_PIXELS:,} pixels)") from None
-    except Exception:  # not a format Pillow knows, or damaged: OpenCV decides
-        return
-    _check_size(size, name)
-
-
-def _check_size(size, name):
-    """size: (width, height)."""
-    if size[0] * size[1] > MAX_PIXELS:
-        raise ImageError(name, f"image too large: {size[0]} x {size[1]} pixels (limit {MAX_PIXELS:,} pixels)")
-
-
-def _to_uint8(image):
-    """16-bit and float images (PNG-16, TIFF) down to uint8, keeping the full range."""
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype == np.uint16:
-        return (image >> 8).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.floating):
-        return np.clip(np.nan_to_num(image) * 255.0, 0, 255).astype(np.uint8)
-    return np.clip(image, 0, 255).astype(np.uint8)
-
-
-def _to_bgr(image, name):
-    """Gray, BGR or BGRA (H, W[, C]) to BGR (H, W, 3); alpha is composited onto white."""
-    if image.ndim == 2 or image.shape[2] == 1:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    if image.shape[2] == 3:
-        return image
-    if image.shape[2] == 4:
-        alpha = image[..., 3:4].astype(np.float32) / 255.0
-        white = np.full_like(image[..., :3], 255, dtype=np.float32)
-        return np.round(image[..., :3] * alpha + white * (1.0 - alpha)).astype(np.uint8)
-    raise ImageError(name, f"{image.shape[2]} channels; expected gray, colour or colour with alpha")
 
 
 def _cascade(filename=None):
@@ -243,7 +131,7 @@ def crop_face(image_bgr, box, *, margin=0.1):
     if patch.ndim == 3:
         patch = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY)
     # INTER_AREA averages the pixels each output pixel covers: no aliasing when shrinking.
-    return cv2.resize(patch, (SIZE, SIZE), interpolation=cv2.INTER_AREA)
+    return cv2.resize(patch, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
 
 
 def _square_around(box, margin, shape):

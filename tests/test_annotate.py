@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from emotion_core.photo_analysis import FaceResult, annotate
+from emotion_core.photos.analyse import FaceResult
+from emotion_core.photos.annotate import annotate
 
 
 def _result(box, emotion_index=3):

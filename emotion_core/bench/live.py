@@ -11,10 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from emotion_core.data.images import IMAGE_SUFFIXES
+from emotion_core.errors import DataError
 from emotion_core.evaluation import predict_probabilities
-from emotion_core.faces import decode_image, find_faces
-from emotion_core.photo_analysis import analyse_photo
+from emotion_core.labels import FACE_SIZE
+from emotion_core.photos.analyse import analyse_photo
+from emotion_core.photos.decode import IMAGE_SUFFIXES, read_image_file
+from emotion_core.photos.faces import find_faces
 
 
 def single_threaded():
@@ -44,10 +46,13 @@ def bench_live(photo_dir, explainer, *, width=640, height=480, repeats=3):
     probabilities); and the total, timed separately as what the Live page runs per photo:
     `analyse_photo`, i.e. detection plus one Grad-CAM pass.
     """
-    paths = sorted(p for p in Path(photo_dir).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    folder = Path(photo_dir)
+    if not folder.is_dir():
+        raise DataError(f"photo folder not found: {photo_dir}")
+    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not paths:
-        raise FileNotFoundError(f"no photos in {photo_dir}")
-    images = [_fit(decode_image(p.read_bytes(), name=p.name), width, height) for p in paths]
+        raise DataError(f"no photos ({', '.join(IMAGE_SUFFIXES)}) in {photo_dir}")
+    images = [_fit(read_image_file(p), width, height) for p in paths]
     model = explainer.model
     times = {"detection": [], "classification": [], "grad-cam": [], "total": []}
     faces_found = 0
@@ -57,14 +62,14 @@ def bench_live(photo_dir, explainer, *, width=640, height=480, repeats=3):
             t0 = time.perf_counter()
             faces = find_faces(image)
             t1 = time.perf_counter()
-            crops = np.stack([f.crop for f in faces]) if faces else np.zeros((0, 48, 48), np.uint8)
+            crops = np.stack([f.crop for f in faces]) if faces else np.zeros((0, FACE_SIZE, FACE_SIZE), np.uint8)
             if faces:
                 predict_probabilities(model, crops)
             t2 = time.perf_counter()
             if faces:
                 explainer(crops)
             t3 = time.perf_counter()
-            analyse_photo(explainer, image)
+            analyse_photo(model, image, explainer=explainer)
             t4 = time.perf_counter()
             faces_found += len(faces)
             for stage, seconds in (("detection", t1 - t0), ("classification", t2 - t1), ("grad-cam", t3 - t2),

@@ -1,18 +1,20 @@
-"""Small Keras callbacks that report training into the run folder (the app's message bus)."""
+"""Small Keras callbacks, one concern each: stop on request, record into the run folder, and
+a terminal progress bar. The run folder is the app's message bus; runs.py owns its files."""
 
 import time
 
 import keras
 import numpy as np
+from tqdm import tqdm
 
 from emotion_core import runs
-from emotion_core.model_io import save_model_atomic
+from emotion_core.models.io import save_model_atomic
 
 STATUS_EVERY_S = 1.0  # how often batch progress is written; often enough for a live progress bar
 
 
 class StopOnRequest(keras.callbacks.Callback):
-    """Stops training within a batch of a `stop` file appearing in the run folder."""
+    """Stops training within a batch of a stop request appearing in the run folder."""
 
     def __init__(self, run_dir):
         super().__init__()
@@ -33,6 +35,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.progress = {"epochs": epochs, "steps_per_epoch": steps_per_epoch, "n_train": n_train, "n_val": n_val}
         self.best_val_accuracy = None
         self.epochs_done = 0
+        self.diverged = False  # the loss became NaN or infinite: nothing more can be learnt
         self._started = self._epoch_started = self._last_status = time.time()
 
     def on_train_begin(self, logs=None):
@@ -44,6 +47,10 @@ class RunRecorder(keras.callbacks.Callback):
         self._write_status(epoch=epoch, batch=0)
 
     def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.diverged = True
+            self.model.stop_training = True
         if time.time() - self._last_status >= STATUS_EVERY_S:
             self._write_status(epoch=self.epochs_done, batch=batch + 1)
 
@@ -58,7 +65,7 @@ class RunRecorder(keras.callbacks.Callback):
         val_accuracy = logs.get("val_accuracy")
         if val_accuracy is not None and (self.best_val_accuracy is None or val_accuracy > self.best_val_accuracy):
             self.best_val_accuracy = float(val_accuracy)
-            save_model_atomic(self.model, self.run_dir / "model.keras")
+            save_model_atomic(self.model, runs.model_path(self.run_dir))
         self._write_status(epoch=self.epochs_done, batch=0)
 
     def _learning_rate(self):
@@ -69,3 +76,36 @@ class RunRecorder(keras.callbacks.Callback):
         runs.write_status(self.run_dir, runs.RUNNING, phase="training", epoch=epoch, batch=batch,
                           elapsed_seconds=time.time() - self._started,
                           best_val_accuracy=self.best_val_accuracy, **self.progress)
+
+
+class ProgressBar(keras.callbacks.Callback):
+    """A terminal progress bar per epoch, and one greppable line after it (the CLI's output)."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = epochs
+        self.bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        steps = self.params.get("steps") if self.params else None
+        self.bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch", leave=False)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(1)
+            if logs and "loss" in logs:
+                self.bar.set_postfix(loss=f"{float(logs['loss']):.4f}", refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = 0.0
+        if self.bar is not None:
+            seconds = self.bar.format_dict["elapsed"]
+            self.bar.close()
+        logs = logs or {}
+        tqdm.write(f"epoch {epoch + 1}: loss {logs.get('loss', float('nan')):.4f}, "
+                   f"accuracy {logs.get('accuracy', float('nan')):.4f}, val loss {logs.get('val_loss', float('nan')):.4f}, "
+                   f"val accuracy {logs.get('val_accuracy', float('nan')):.4f}, {seconds:.0f}s")
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.close()

@@ -1,4 +1,8 @@
-"""One training loop for the CLI and the app; everything it learns goes into the run folder."""
+"""The one training loop, for the CLI and the app; everything it learns goes into the run folder.
+
+Read top to bottom: `start_run` checks the config and makes the folder, `train` records the
+outcome whatever happens, `_train_into` loads data, builds, fits, and evaluates the best epoch.
+"""
 
 import signal
 import warnings
@@ -12,30 +16,37 @@ import numpy as np
 import tensorflow as tf
 
 from emotion_core import runs
-from emotion_core.augment import AugmentConfig, augment_fn, build_augmenter
-from emotion_core.config import TrainConfig, library_versions
-from emotion_core.data import DataError, has_split, load_data
-from emotion_core.data.prepare import (
-    IMBALANCE_STRATEGIES,
-    balance_by_augmentation,
-    class_weights,
-    split_train_validation,
-)
+from emotion_core.config import AugmentConfig, library_versions
+from emotion_core.data import Dataset, has_split, load_data
+from emotion_core.data.prepare import balance_by_augmentation, class_weights, split_train_validation
+from emotion_core.errors import DataError, EmotionCoreError
 from emotion_core.evaluation import evaluate, save_evaluation
 from emotion_core.labels import NUM_CLASSES
-from emotion_core.model_io import load_model, save_model_atomic
 from emotion_core.models import build_model, get_spec
-from emotion_core.precision import dtype_policy, resolve_precision
-from emotion_core.training_callbacks import RunRecorder, StopOnRequest
+from emotion_core.models.io import load_model, save_model_atomic
+from emotion_core.training.augment import augment_fn, build_augmenter
+from emotion_core.training.callbacks import RunRecorder, StopOnRequest
+from emotion_core.training.precision import dtype_policy, resolve_precision
 
 
 def start_run(config, *, root=None):
-    """Create the run folder for `config` (config.json first) without training yet."""
+    """Check `config`, then create its run folder (config.json first) without training yet.
+
+    Every check comes first, so a refused config leaves no folder behind.
+    """
+    config.validate()
     get_spec(config.model)  # an unknown model fails here, before a folder exists
-    if config.imbalance not in IMBALANCE_STRATEGIES:
-        raise ValueError(f"unknown imbalance strategy {config.imbalance!r}; use {', '.join(IMBALANCE_STRATEGIES)}")
     record = dict(config.to_dict(), versions=library_versions(), precision_used=resolve_precision(config.precision))
     return runs.create_run(record, root=root, model_name=config.model)
+
+
+def check_data(config):
+    """Load the training data (and a named test set) once before a run folder exists, so bad
+    data is refused with its message instead of leaving a failed run. Decoded sets are cached,
+    so the run itself loads them again in about a second."""
+    load_data(config.data, split="train")
+    if config.test_data:
+        load_data(config.test_data, split="test")
 
 
 def check_model(config):
@@ -55,6 +66,9 @@ def train(config, *, root=None, run_dir=None, callbacks=()):
     try:
         _train_into(run_dir, config, callbacks)
     except BaseException as error:
+        if isinstance(error, _Diverged):
+            runs.write_status(run_dir, runs.FAILED, error=str(error))
+            raise
         runs.write_status(run_dir, runs.FAILED, error=f"{type(error).__name__}: {error}",
                           traceback=traceback.format_exc()[-4000:])
         raise
@@ -94,9 +108,12 @@ def _train_into(run_dir, config, extra_callbacks):
         warnings.simplefilter("ignore", UserWarning)
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, class_weight=weights,
                   callbacks=callbacks, verbose=0)
+    if recorder.diverged:
+        raise _Diverged(f"the loss became NaN or infinite in epoch {recorder.epochs_done + 1}: the learning rate "
+                        f"({config.learning_rate}) is probably too high for this model")
     state = runs.STOPPED if runs.stop_requested(run_dir) else runs.FINISHED
-    if not (run_dir / "model.keras").exists():  # stopped before the first epoch ended
-        save_model_atomic(model, run_dir / "model.keras")
+    if not runs.has_model(run_dir):  # stopped before the first epoch ended
+        save_model_atomic(model, runs.model_path(run_dir))
     runs.write_status(run_dir, runs.RUNNING, phase="evaluating", epochs_done=recorder.epochs_done)
     evaluation = _evaluate_best(run_dir, config)
     runs.write_status(run_dir, state, epochs_done=recorder.epochs_done, train_seconds=time.time() - started,
@@ -168,15 +185,19 @@ def _evaluate_best(run_dir, config):
     try:
         test = load_test_data(config)
     except DataError:
+        if config.test_data:  # a test set the user named must not be silently replaced
+            raise
         test = None
     if test is None:
         (_, _), (x_val, y_val), _ = prepare_data(config)
-        from emotion_core.data import Dataset
-
         test = Dataset(x_val, y_val, f"validation split of {config.data}")
     result, probabilities = evaluate(model, test)
     save_evaluation(run_dir, result, test, probabilities)
     return result
+
+
+class _Diverged(EmotionCoreError):
+    """Training produced NaN: the run is marked failed with a message about the learning rate."""
 
 
 def load_test_data(config):

@@ -21,8 +21,9 @@ from emotion_core.config import PRESETS, TrainConfig
 from emotion_core.data import load_data
 from emotion_core.data.prepare import class_weights, one_hot, scale, split_train_validation
 from emotion_core.evaluation import evaluate
-from emotion_core.models import build_model
-from emotion_core.precision import dtype_policy, resolve_precision
+from emotion_core.errors import ConfigError
+from emotion_core.models import build_model, get_spec
+from emotion_core.training.precision import dtype_policy, resolve_precision
 
 
 @dataclass
@@ -86,8 +87,8 @@ def train_study_plain(x, y, budget_s, config=TrainConfig()):
 
 def train_fast(x, y, budget_s, config=PRESETS["fast"]):
     """The fast preset through the project's pipeline, cosine-annealed over the time budget."""
-    from emotion_core.augment import build_augmenter
-    from emotion_core.training import make_dataset
+    from emotion_core.training.augment import build_augmenter
+    from emotion_core.training.loop import make_dataset
 
     model = _compiled(config.model, config.learning_rate, config.label_smoothing, resolve_precision(config.precision))
     budget = _Budget(budget_s, config.batch_size, cosine_from=config.learning_rate)
@@ -100,6 +101,10 @@ def train_fast(x, y, budget_s, config=PRESETS["fast"]):
 
 def bench_train(source, *, budget_s, test_source=None, fast_model=None, on_result=None):
     """Train both recipes for `budget_s` seconds each; returns [study result, fast result]."""
+    if not (isinstance(budget_s, (int, float)) and math.isfinite(budget_s) and budget_s > 0):
+        raise ConfigError(f"the time budget must be a positive number of minutes, not {budget_s / 60!r}")
+    if fast_model:
+        get_spec(fast_model)  # an unknown name fails now, not after the first recipe has trained
     train = load_data(source, split="train")
     train_idx, _ = split_train_validation(train.labels, seed=0)  # both train on the same 80%
     x, y = train.images[train_idx], train.labels[train_idx]

@@ -1,79 +1,80 @@
 """Shipping a run as the default model: an inference-only copy and a model card whose
-every figure is read from the run folder (config, status, metrics, evaluation)."""
+every figure is read from the run folder (config, status, metrics, evaluation).
+
+The new default is built and checked beside the old one and only then swapped in, so a
+refused ship leaves the shipped model byte for byte as it was.
+"""
 
 import json
+import os
 from pathlib import Path
 
 from emotion_core import runs
-from emotion_core.config import TrainConfig
-from emotion_core.model_io import ASSETS_DIR, load_model, save_model_atomic
+from emotion_core.config import TrainConfig, command_line
+from emotion_core.errors import RunError
+from emotion_core.models.io import ASSETS_DIR, DEFAULT_MODEL_FILE, load_model
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
-
-
-def cli_command(config):
-    """The `python -m emotion_core train ...` command that reproduces `config` (non-default flags only)."""
-    default = TrainConfig()
-    flags = []
-    for field, flag in (("data", "--data"), ("model", "--model"), ("imbalance", "--imbalance"), ("epochs", "--epochs"),
-                        ("batch_size", "--batch-size"), ("learning_rate", "--learning-rate"),
-                        ("lr_schedule", "--lr-schedule"), ("label_smoothing", "--label-smoothing"),
-                        ("patience", "--patience"), ("validation_fraction", "--validation-fraction"),
-                        ("limit", "--limit"), ("test_data", "--test-data"), ("seed", "--seed"), ("init_from", "--init-from"),
-                        ("precision", "--precision"),
-                        ("transfer_mode", "--mode"), ("unfreeze", "--unfreeze"), ("weights", "--weights"),
-                        ("input_size", "--input-size")):
-        value = getattr(config, field)
-        if value != getattr(default, field) or field in ("data", "model"):
-            flags += [flag, str(value)]
-    if config.reduce_lr:
-        flags.append("--reduce-lr")
-    if config.augment.is_identity():
-        flags.append("--no-augment")
-    elif config.augment.horizontal_flip:
-        flags.append("--flip")
-    return "python -m emotion_core train " + " ".join(flags)
+CARD_FILE = "MODEL_CARD.md"
 
 
 def _reproduce(config):
     """The commands that rebuild the model: the run's own, after those of the run it started from."""
-    commands = [cli_command(config)]
-    parent = Path(config.init_from) / "config.json" if config.init_from else None
-    while parent and parent.exists():
-        parent_config = TrainConfig.from_dict(json.loads(parent.read_text()))
-        commands.insert(0, cli_command(parent_config) + f"   # -> {parent.parent.name}")
-        parent = Path(parent_config.init_from) / "config.json" if parent_config.init_from else None
+    commands = [command_line(config)]
+    parent = Path(config.init_from) if config.init_from else None
+    while parent and runs.read_config(parent):
+        parent_config = TrainConfig.from_dict(runs.read_config(parent))
+        commands.insert(0, command_line(parent_config) + f"   # -> {parent.name}")
+        parent = Path(parent_config.init_from) if parent_config.init_from else None
     return "\n".join(commands)
 
 
 def _chain_seconds(info):
     """Training seconds of a run plus those of the runs it was initialised from."""
     seconds, config = info.status.get("train_seconds") or 0, info.config
-    while config.get("init_from") and (Path(config["init_from"]) / "status.json").exists():
+    while config.get("init_from") and runs.read_config(config["init_from"]):
         parent = Path(config["init_from"])
         seconds += runs.read_status(parent).get("train_seconds") or 0
-        config = runs.read_json(parent / "config.json", default={})
+        config = runs.read_config(parent)
     return seconds
 
 
 def ship(run_dir, *, assets=ASSETS_DIR):
-    """Copy a finished run's best model into assets/ (without optimizer state) and write its card.
+    """Make a finished run's best model the shipped default (without optimizer state) and
+    write its card.
 
-    Returns the path of the shipped model. Raises RunError when the run is not finished or
-    the model would be too large for the repository.
+    Returns the path of the shipped model. Raises RunError when the run is not finished and
+    evaluated or the model would be too large for the repository; the old default is then
+    left untouched.
     """
     run_dir, assets = Path(run_dir), Path(assets)
+    if assets == ASSETS_DIR and not (ASSETS_DIR.parent / "pyproject.toml").is_file():
+        raise RunError(f"ship writes the repository's assets/ folder; run it from a source checkout "
+                       f"(found no pyproject.toml beside {ASSETS_DIR})")
+    if not run_dir.is_dir():
+        raise RunError(f"run folder not found: {run_dir}")
     info = runs.load_run(run_dir)
-    if info.state not in (runs.FINISHED, runs.STOPPED) or not info.evaluation:
-        raise runs.RunError(f"{run_dir.name} is {info.state} or unevaluated; ship only finished (or stopped), "
-                            "evaluated runs")
-    assets.mkdir(parents=True, exist_ok=True)
-    target = assets / "default_model.keras"
-    save_model_atomic(load_model(run_dir), target)  # loaded without compile: no optimizer state saved
-    if target.stat().st_size > MAX_BYTES:
-        target.unlink()
-        raise runs.RunError(f"{run_dir.name}'s model is over {MAX_BYTES // 2**20} MiB; pick a smaller architecture")
-    (assets / "MODEL_CARD.md").write_text(model_card(info, target))
+    if info.state not in (runs.FINISHED, runs.STOPPED) or not info.evaluation or info.damaged:
+        raise RunError(f"{run_dir.name} is {info.state}, unevaluated or damaged; ship only finished (or stopped), "
+                       "evaluated runs")
+    try:
+        assets.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot write the shipped model into {assets}: {error.strerror or error}") from None
+    target, card = assets / DEFAULT_MODEL_FILE, assets / CARD_FILE
+    candidate = assets / f".candidate-{os.getpid()}-{DEFAULT_MODEL_FILE}"
+    candidate_card = assets / f".candidate-{os.getpid()}-{CARD_FILE}"
+    try:
+        load_model(run_dir).save(candidate)  # loaded without compile: no optimizer state saved
+        if candidate.stat().st_size > MAX_BYTES:
+            raise RunError(f"{run_dir.name}'s model is {candidate.stat().st_size / 2**20:.1f} MiB, over the "
+                           f"{MAX_BYTES // 2**20} MiB limit; pick a smaller architecture")
+        candidate_card.write_text(model_card(info, candidate))
+        os.replace(candidate, target)
+        os.replace(candidate_card, card)
+    finally:
+        candidate.unlink(missing_ok=True)
+        candidate_card.unlink(missing_ok=True)
     return target
 
 
@@ -83,12 +84,12 @@ def model_card(info, model_path):
     metrics = runs.read_metrics(info.path)
     evaluation = info.evaluation
     seconds = _chain_seconds(info)
-    per_epoch = sorted(m["epoch_seconds"] for m in metrics)
+    per_epoch = sorted(m["epoch_seconds"] for m in metrics if "epoch_seconds" in m)
     rows = "\n".join(f"| {name} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1-score']:.3f} | {r['support']} |"
                      for name, r in evaluation["per_class"].items())
     return f"""# Model card: the shipped default model
 
-`assets/default_model.keras` ({model_path.stat().st_size / 2**20:.1f} MiB), used by `--model default` and as
+`assets/{DEFAULT_MODEL_FILE}` ({model_path.stat().st_size / 2**20:.1f} MiB), used by `--model default` and as
 the app's default. Every figure below was read from its run folder (`{info.path.name}`) by
 `python -m emotion_core ship RUN`.
 

@@ -11,8 +11,8 @@ import pytest
 
 from emotion_core import runs
 from emotion_core.config import TrainConfig
-from emotion_core.model_io import load_model
-from emotion_core.training import train
+from emotion_core.models.io import load_model
+from emotion_core.training.loop import train
 
 TINY = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, batch_size=32)
 
@@ -36,7 +36,7 @@ def test_one_epoch_run_leaves_a_complete_run_folder(tmp_path):
 
 
 def test_a_stop_request_ends_the_run_as_stopped_with_a_model(tmp_path):
-    from emotion_core.training import start_run
+    from emotion_core.training.loop import start_run
 
     config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=50, limit=280, batch_size=16)
     run_dir = start_run(config, root=tmp_path)

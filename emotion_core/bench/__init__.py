@@ -1,0 +1,1 @@
+"""Benchmarks that print their figures side by side against a baseline (training, live)."""

@@ -1,0 +1,21 @@
+"""Tables for comparing runs."""
+
+import pandas as pd
+
+from emotion_core import runs
+from emotion_core.compare import per_class_table, runs_table
+from emotion_core.labels import EMOTIONS
+
+
+def test_runs_table_and_per_class_table(tmp_path):
+    run_dir = runs.create_run({"data": "synthetic", "model": "seed_cnn", "imbalance": "none"}, root=tmp_path)
+    runs.append_metrics(run_dir, {"epoch": 1, "val_accuracy": 0.4})
+    runs.append_metrics(run_dir, {"epoch": 2, "val_accuracy": 0.5})
+    report = {"accuracy": 0.45, "macro_f1": 0.3,
+              "per_class": {e: {"precision": 0.1, "recall": 0.2, "f1-score": 0.3, "support": 4} for e in EMOTIONS}}
+    runs.save_evaluation(run_dir, report, names=[], labels=[], probabilities=[])
+    runs.write_status(run_dir, runs.FINISHED, train_seconds=120)
+    row = runs_table(runs.list_runs(tmp_path)).iloc[0]
+    assert (row["epochs"], row["best val accuracy"], row["test accuracy"], row["training time (min)"]) == (2, 0.5, 0.45, 2.0)
+    table = per_class_table({"a": report})
+    assert table.loc["Sad", ("a", "recall")] == 0.2 and isinstance(table.columns, pd.MultiIndex)
