@@ -10,7 +10,7 @@ from emotion_core.explain import overlay
 from emotion_core.photos.analyse import analyse_photo
 from emotion_core.photos.annotate import annotate
 from emotion_core.photos.decode import decode_image
-from emotion_core.photos.faces import MIN_FACE_FRACTION, SMALL_FACE_FRACTION
+from emotion_core.photos.faces import MIN_FACE_FRACTION, MIN_FACE_PIXELS, SMALL_FACE_FRACTION
 from emotion_core.plots import probability_bars
 from app_pages._shared import explainer_for, model_picker, plain, show_error
 
@@ -50,7 +50,7 @@ def photos_form():
 
 def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
     try:
-        image = decode_image(data, name=name)
+        image = decode_image(data, name=name, min_side=MIN_FACE_PIXELS)
     except EmotionCoreError as error:
         show_error(error)
         return

@@ -78,3 +78,18 @@ def test_the_small_faces_toggle_finds_a_face_in_a_group_sized_photo(default_mode
     assert "No face found in group.png" in at.warning[0].value
     at.toggle[2].set_value(True).run()
     assert not at.warning and len(at.get("plotly_chart")) == 1
+
+
+def test_a_name_with_markdown_is_shown_as_typed_not_rendered(default_model):
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    upload(at, [("**bold** [link](x).png", b"not a picture", "image/png")])
+    (error,) = at.error
+    assert "\\*\\*bold\\*\\* \\[link\\](x).png" in error.value  # escaped: the page shows the asterisks
+
+
+def test_a_one_pixel_high_strip_is_refused_as_too_small_to_hold_a_face(default_model):
+    strip = cv2.imencode(".png", np.full((1, 40000), 128, np.uint8))[1].tobytes()
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    upload(at, [("strip.png", strip, "image/png")])
+    (error,) = at.error
+    assert "strip.png: image too small to hold a face: 40000 x 1 pixels" in error.value

@@ -9,9 +9,14 @@ from emotion_core.ship import ship
 from emotion_core.training.loop import train
 
 
-def test_ship_copies_a_small_inference_model_and_writes_a_card(tmp_path):
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
     config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280)
-    run_dir = train(config, root=tmp_path / "runs")
+    return config, train(config, root=tmp_path_factory.mktemp("runs"))
+
+
+def test_ship_copies_a_small_inference_model_and_writes_a_card(tmp_path, finished_run):
+    config, run_dir = finished_run
     model = ship(run_dir, assets=tmp_path / "assets")
     card = (tmp_path / "assets" / "MODEL_CARD.md").read_text()
     evaluation = runs.read_evaluation(run_dir)
@@ -23,3 +28,17 @@ def test_ship_refuses_an_unfinished_run(tmp_path):
     run_dir = runs.create_run({"model": "seed_cnn"}, root=tmp_path)
     with pytest.raises(RunError, match="ship only finished"):
         ship(run_dir, assets=tmp_path / "assets")
+
+
+def test_a_refused_ship_leaves_the_old_default_byte_for_byte(tmp_path, finished_run, monkeypatch):
+    _, run_dir = finished_run
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "default_model.keras").write_bytes(b"the old default")
+    (assets / "MODEL_CARD.md").write_text("the old card")
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in assets.iterdir()}
+    monkeypatch.setattr("emotion_core.ship.MAX_BYTES", 1000)  # any real model is now too large
+    with pytest.raises(RunError, match="over the 0 MiB limit"):
+        ship(run_dir, assets=assets)
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in assets.iterdir()}
+    assert after == before  # same files, same bytes, no candidate left beside them

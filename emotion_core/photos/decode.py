@@ -31,7 +31,7 @@ def image_format(data):
     return next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
 
 
-def decode_image(data, *, name="image", gray=False):
+def decode_image(data, *, name="image", gray=False, min_side=1):
     """Decode image bytes into uint8 BGR (or grayscale), in memory only.
 
     Grayscale becomes three equal channels, 16-bit is scaled to 8-bit, transparency is
@@ -42,6 +42,8 @@ def decode_image(data, *, name="image", gray=False):
         data: the file's bytes.
         name: how messages refer to the file (e.g. its upload name).
         gray: return (H, W) grayscale instead of (H, W, 3) BGR.
+        min_side: refuse images narrower or lower than this (a photo that is to hold a
+            face needs some room; a 1 x 40000 strip has none).
     Returns:
         uint8 array (H, W, 3) BGR, or (H, W) when `gray`.
     Raises:
@@ -54,7 +56,7 @@ def decode_image(data, *, name="image", gray=False):
         raise ImageError(name, "not a JPEG, PNG, WebP or BMP image")
     if kind == "JPEG" and data.rfind(_JPEG_END) == -1:
         raise ImageError(name, "truncated JPEG (its end marker is missing; was the upload cut off?)")
-    _check_size(_header_size(data, name, kind), name)
+    _check_size(_header_size(data, name, kind), name, min_side)
     # JPEG has no alpha and is what phones write with an EXIF rotation, which only
     # IMREAD_COLOR applies; other formats keep alpha and depth with IMREAD_UNCHANGED.
     flags = cv2.IMREAD_COLOR if kind == "JPEG" else cv2.IMREAD_UNCHANGED
@@ -91,12 +93,13 @@ def _header_size(data, name, kind):
         raise ImageError(name, f"damaged {kind} (its header cannot be read)") from None
 
 
-def _check_size(size, name):
+def _check_size(size, name, min_side=1):
     """size: (width, height)."""
     if size[0] * size[1] > MAX_PIXELS:
         raise ImageError(name, f"image too large: {size[0]} x {size[1]} pixels (limit {MAX_PIXELS:,} pixels)")
-    if min(size) < 1:
-        raise ImageError(name, f"image has no pixels ({size[0]} x {size[1]})")
+    if min(size) < max(1, min_side):
+        raise ImageError(name, f"image too small to hold a face: {size[0]} x {size[1]} pixels "
+                               f"(at least {min_side} pixels each way)")
 
 
 def _imdecode_quietly(buffer, flags):
