@@ -2,13 +2,18 @@
 
 import streamlit as st
 
+from emotion_core.data.crowd import votes_for
+from emotion_core.evaluation import crowd_report
 from emotion_core.labels import EMOTIONS
 from emotion_core.mistakes import (
     DEFAULT_CELL,
     REVERSE_CELL,
+    SIDE_FILTERS,
     attention_overlays,
+    cell_headline,
     cell_indices,
     cell_table,
+    filter_by_side,
     clicked_cell,
     gallery_pictures,
     most_confused_pairs,
@@ -49,6 +54,16 @@ def cached_predictions(ref, model_file, modified, source):
     if bar is not None:
         bar.empty()
     return probabilities, bar is not None
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_crowd(source):
+    """The crowd's votes for the test faces of `source` (none for synthetic faces or a CSV)."""
+    return votes_for(cached_data(source, "test").names)
+
+
+SIDE_LABELS = {"all": "All faces", "model": "Crowd agrees with the model (label noise?)",
+               "label": "Crowd agrees with the label (real mistake)", "neither": "Crowd split"}
 
 
 @st.cache_data(show_spinner="Averaging Grad-CAM over correctly classified faces…", max_entries=8)
@@ -112,32 +127,48 @@ def shortcuts_form(result, dataset):
                  column_config={"share of true class": st.column_config.NumberColumn(format="percent")})
 
 
-def gallery(dataset, probabilities, cell, ref):
-    """The faces of one cell, surest mistakes first, a page at a time."""
+def gallery(dataset, probabilities, cell, ref, crowd, *, crowd_rows):
+    """The faces of one cell, surest mistakes first, a page at a time, with the crowd's votes."""
     true, predicted = cell
-    indices = cell_indices(dataset.labels, probabilities, true, predicted)
-    st.subheader(f"True {EMOTIONS[true]}, predicted {EMOTIONS[predicted]}: {len(indices):,} faces")
+    majority = crowd.majority()
+    truth = majority if crowd_rows else dataset.labels
+    indices = cell_indices(truth, probabilities, true, predicted)
+    said = "the crowd said" if crowd_rows else "true"
+    st.subheader(f"{said.capitalize()} {EMOTIONS[true]}, predicted {EMOTIONS[predicted]}: {len(indices):,} faces")
     if not len(indices):
         st.info("No faces in this cell. Click another cell of the matrix.")
         return
+    if crowd.has_votes.any() and not crowd_rows:
+        headline = cell_headline(indices, true, predicted, majority)
+        if headline:
+            st.markdown(f"**{headline}**")
+        side = st.radio("Show", SIDE_FILTERS, format_func=SIDE_LABELS.get, horizontal=True, key="mistakes_side")
+        indices = filter_by_side(indices, dataset.labels, probabilities, majority, side)
+        if not len(indices):
+            st.info("No face of this cell fits that filter.")
+            return
     controls = st.columns([1, 1, 2], vertical_alignment="bottom")
     with_cam = controls[0].toggle("Grad-CAM", value=True, key="mistakes_gradcam",
                                   help=f"Colour where the model looked when it said {EMOTIONS[predicted]}.")
     pages = page_count(len(indices), PAGE_SIZE)
     page = controls[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{true}_{predicted}")
-    controls[2].download_button("Download this cell as CSV", cell_table(dataset.names, dataset.labels, probabilities,
-                                                                         indices).to_csv(index=False),
+    table = cell_table(dataset.names, dataset.labels, probabilities, indices,
+                       crowd=crowd if crowd.has_votes.any() else None)
+    controls[2].download_button("Download this cell as CSV", table.to_csv(index=False),
                                 file_name=f"true_{EMOTIONS[true]}_predicted_{EMOTIONS[predicted]}.csv",
                                 mime="text/csv")
     shown = page_of(indices, page, PAGE_SIZE)
     pictures = gallery_pictures(dataset.images[shown], explainer=explainer_for(ref) if with_cam else None,
                                 class_index=predicted)
+    votes = crowd.emotion_votes()
+    if crowd.has_votes[shown].any():
+        st.caption("Beside each face: the model's probabilities, then how many of 10 people chose each emotion.")
     columns = st.columns(COLUMNS)
     for n, (i, picture) in enumerate(zip(shown, pictures)):
         with columns[n % COLUMNS]:
             st.image(picture, width="stretch",
-                     caption=f"{dataset.names[i]}: true {EMOTIONS[true]}, said {EMOTIONS[predicted]}")
-            st.text(probability_lines(probabilities[i]))
+                     caption=f"{dataset.names[i]}: {said} {EMOTIONS[true]}, said {EMOTIONS[predicted]}")
+            st.text(probability_lines(probabilities[i], votes=votes[i] if crowd.has_votes[i] else None))
 
 
 def summary(result, ref, model_key, source):
@@ -176,11 +207,24 @@ saved_on = saved_test_source(ref) if predicted_here and ref != DEFAULT else None
 if saved_on:
     st.caption(f"Predicted here: this run saved its predictions for `{saved_on}`, not for this set.")
 result = report_for(dataset.labels, probabilities)
+crowd = cached_crowd(source)
+crowd_rows = False
+if crowd.has_votes.any():
+    crowd_rows = st.toggle("Rows: what 10 people said (FER+ crowd votes) instead of FER2013's labels",
+                           key="mistakes_crowd_rows",
+                           help="FER2013's labels are noisy: where people side with the model, the label is the odd one out.")
+    versus_crowd = crowd_report(dataset.labels, probabilities, crowd)
+    st.caption(f"On the {versus_crowd['faces_with_votes']:,} faces with crowd votes, the model agrees with the "
+               f"crowd's majority on {versus_crowd['accuracy']:.1%}; FER2013's labels agree with it on "
+               f"{versus_crowd['label_agreement']:.1%}. Of {versus_crowd['mistakes']['n']:,} mistakes, the crowd sides "
+               f"with the model on {versus_crowd['mistakes']['sides_with_model'] / max(1, versus_crowd['mistakes']['n']):.0%} "
+               f"and with the label on {versus_crowd['mistakes']['sides_with_label'] / max(1, versus_crowd['mistakes']['n']):.0%}.")
+matrix = crowd_report(dataset.labels, probabilities, crowd)["confusion_matrix"] if crowd_rows else result["confusion_matrix"]
 matrix_column, side_column = st.columns([3, 2], gap="large")
 with matrix_column:
-    cell = matrix_form(result["confusion_matrix"])
+    cell = matrix_form(matrix)
 with side_column:
     shortcuts_form(result, dataset)
-gallery(dataset, probabilities, cell, ref)
+gallery(dataset, probabilities, cell, ref, crowd, crowd_rows=crowd_rows)
 with st.expander("Classification report and attention per emotion"):
     summary(result, ref, model_key, source)

@@ -6,8 +6,8 @@ import streamlit as st
 
 from emotion_core import runs
 from emotion_core.compare import per_class_table, runs_table
-from emotion_core.config import (IMBALANCE_STRATEGIES, LR_SCHEDULES, MAX_EPOCHS, PRECISIONS, PRESETS,
-                                 TRANSFER_MODES, AugmentConfig)
+from emotion_core.config import (IMBALANCE_STRATEGIES, LABEL_SOURCES, LR_SCHEDULES, MAX_EPOCHS, PRECISIONS,
+                                 PRESETS, TRANSFER_MODES, AugmentConfig)
 from emotion_core.evaluation import evaluate_run
 from emotion_core.models import get_spec, model_names
 from emotion_core.plots import per_class_metrics, training_curves
@@ -21,6 +21,7 @@ PRESET_HELP = {
 }
 PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "float32": "float32",
                     "mixed_bfloat16": "mixed bfloat16"}
+LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)"}
 IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
 
 
@@ -36,6 +37,10 @@ def train_form():
     transfer = transfer_form(base, k) if get_spec(model).family == "transfer" else {}
     imbalance = st.radio("Class imbalance", IMBALANCE_STRATEGIES, index=IMBALANCE_STRATEGIES.index(base.imbalance),
                          format_func=IMBALANCE_LABELS.get, horizontal=True, key="train_imb" + k)
+    labels = st.radio("Labels", LABEL_SOURCES, index=LABEL_SOURCES.index(base.labels), format_func=LABEL_NAMES.get,
+                      horizontal=True, key="train_labels" + k,
+                      help="FER2013's labels are noisy; FER+ had 10 people relabel every face. The crowd's "
+                           "labels need FER2013 in the Kaggle layout.")
     with st.expander("Augmentation"):
         a = base.augment
         augment = AugmentConfig(
@@ -60,7 +65,7 @@ def train_form():
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
-    return dataclasses.replace(base, data=data, model=model, imbalance=imbalance, augment=augment, epochs=int(epochs),
+    return dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment, epochs=int(epochs),
                                batch_size=int(batch_size), learning_rate=float(learning_rate), lr_schedule=lr_schedule,
                                patience=int(patience), limit=int(limit), label_smoothing=float(label_smoothing),
                                seed=int(seed), precision=precision, **transfer)
@@ -155,7 +160,7 @@ def selected_runs(table):
     event = st.dataframe(shown.drop(columns="path"), hide_index=True, on_select="rerun", selection_mode="multi-row",
                          key="train_run_table", width="stretch",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
-                                        for c in ("best val accuracy", "test accuracy", "macro F1")})
+                                        for c in ("best val accuracy", "test accuracy", "crowd accuracy", "macro F1")})
     return shown.iloc[event.selection.rows] if event.selection.rows else shown.iloc[:0]
 
 

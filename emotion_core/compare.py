@@ -4,8 +4,8 @@ import pandas as pd
 
 from emotion_core.labels import EMOTIONS
 
-RUN_COLUMNS = ("name", "data", "architecture", "imbalance", "epochs", "best val accuracy", "test accuracy",
-               "macro F1", "training time (min)", "state")
+RUN_COLUMNS = ("name", "data", "architecture", "labels", "imbalance", "epochs", "best val accuracy", "test accuracy",
+               "crowd accuracy", "macro F1", "training time (min)", "state")
 
 
 def runs_table(infos):
@@ -18,10 +18,13 @@ def runs_table(infos):
             "name": info.name,
             "data": _short_source(info.config.get("data", "")),
             "architecture": info.config.get("model"),
+            "labels": info.config.get("labels", "fer"),
             "imbalance": info.config.get("imbalance"),
             "epochs": info.epochs_done,
             "best val accuracy": info.best_val_accuracy,
             "test accuracy": evaluation.get("accuracy"),
+            # agreement with the crowd's majority on the test faces that have FER+ votes
+            "crowd accuracy": (evaluation.get("crowd") or {}).get("accuracy"),
             "macro F1": evaluation.get("macro_f1"),
             "training time (min)": round(seconds / 60, 1) if seconds else None,
             "state": info.state,

@@ -19,6 +19,8 @@ IMBALANCE_STRATEGIES = ("class_weight", "balance", "none")
 LR_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 TRANSFER_MODES = ("feature", "finetune")
+# What the model learns from: FER2013's labels (the study), the crowd's majority, or its vote shares.
+LABEL_SOURCES = ("fer", "crowd", "crowd-soft")
 SYNTHETIC = "synthetic"  # the built-in drawn faces, a data source that needs no files
 MAX_EPOCHS = 1000  # far beyond any useful run here (the best recipe uses 50); stops typos running forever
 
@@ -51,6 +53,7 @@ class TrainConfig:
     data: str = SYNTHETIC
     model: str = "seed_cnn"
     imbalance: str = "class_weight"  # one of IMBALANCE_STRATEGIES
+    labels: str = "fer"  # one of LABEL_SOURCES; crowd labels need FER2013's Kaggle files (votes are keyed by name)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     epochs: int = 30
     batch_size: int = 64
@@ -102,6 +105,10 @@ class TrainConfig:
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("precision", self.precision, PRECISIONS)
         _choice("transfer_mode", self.transfer_mode, TRANSFER_MODES)
+        _choice("labels", self.labels, LABEL_SOURCES)
+        if self.labels == "crowd-soft" and self.imbalance == "balance":
+            raise ConfigError("crowd-soft labels cannot be balanced by augmentation (copies need one label); "
+                              "use imbalance class_weight or none")
         _whole("epochs", self.epochs, 1, MAX_EPOCHS)
         _whole("batch_size", self.batch_size, 1, 4096)
         _whole("patience", self.patience, 1, MAX_EPOCHS)
@@ -202,6 +209,8 @@ TRAIN_FLAGS = (
     Flag("--data", "data", str, "synthetic, a Kaggle-layout folder, or fer2013.csv"),
     Flag("--model", "model", str, "architecture name (see `models`)"),
     Flag("--imbalance", "imbalance", str, "how to handle the class imbalance", IMBALANCE_STRATEGIES),
+    Flag("--labels", "labels", str,
+         "train on FER2013's labels, the crowd's majority, or its vote shares (FER+ votes)", LABEL_SOURCES),
     Flag("--epochs", "epochs", int, f"epochs to train (1-{MAX_EPOCHS})"),
     Flag("--batch-size", "batch_size", int, "faces per training step"),
     Flag("--learning-rate", "learning_rate", float, "Adam's learning rate, in (0, 1]"),

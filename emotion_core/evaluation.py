@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from emotion_core import runs
+from emotion_core.data.crowd import NO_MAJORITY, SIDES_LABEL, SIDES_MODEL, SIDES_NEITHER, sides, votes_for
 from emotion_core.data.prepare import scale
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 
@@ -64,12 +65,50 @@ def report(y_true, y_pred):
 
 
 def evaluate(model, dataset, *, tta=False, progress=None):
-    """Predict a labelled Dataset; returns (report dict, probabilities (n, 7))."""
+    """Predict a labelled Dataset; returns (report dict, probabilities (n, 7)).
+
+    When crowd votes exist for the dataset's faces, the report has a `crowd` entry too
+    (see `crowd_report`).
+    """
     probabilities = predict_probabilities(model, dataset.images, tta=tta, progress=progress)
     result = report(dataset.labels, probabilities.argmax(axis=1))
     result["data"] = dataset.description
     result["tta"] = bool(tta)
+    crowd = crowd_report(dataset.labels, probabilities, votes_for(dataset.names))
+    if crowd:
+        result["crowd"] = crowd
     return result, probabilities
+
+
+def crowd_report(y_true, probabilities, crowd):
+    """How predictions and labels compare with the crowd's majority, over the faces with votes.
+
+    Args:
+        y_true: int (n,) labels. probabilities: float (n, 7). crowd: data.crowd.CrowdVotes for the same faces.
+    Returns:
+        None when no face has votes, else a dict: faces_with_votes, flagged (top vote not an
+        emotion), label_agreement (labels that match the majority), accuracy (predictions
+        that match it), mistakes {n, sides_with_model, sides_with_label, neither} over the
+        wrong predictions with votes, and confusion_matrix (rows: the crowd's majority).
+    """
+    majority = crowd.majority()
+    voted = majority != NO_MAJORITY
+    if not voted.any():
+        return None
+    y_true, y_pred = np.asarray(y_true)[voted], np.asarray(probabilities).argmax(axis=1)[voted]
+    crowd_labels = majority[voted]
+    wrong = y_pred != y_true
+    side = sides(y_true[wrong], y_pred[wrong], crowd_labels[wrong])
+    return {
+        "faces_with_votes": int(voted.sum()),
+        "flagged": int(crowd.flagged().sum()),
+        "label_agreement": float(np.mean(crowd_labels == y_true)),
+        "accuracy": float(np.mean(crowd_labels == y_pred)),
+        "mistakes": {"n": int(wrong.sum()), "sides_with_model": int((side == SIDES_MODEL).sum()),
+                     "sides_with_label": int((side == SIDES_LABEL).sum()),
+                     "neither": int((side == SIDES_NEITHER).sum())},
+        "confusion_matrix": confusion_matrix(crowd_labels, y_pred, labels=list(range(NUM_CLASSES))).tolist(),
+    }
 
 
 def evaluate_run(run_dir, source, *, split="test", progress=None):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from emotion_core import runs
+from emotion_core.data.crowd import NO_MAJORITY, SIDES_LABEL, SIDES_MODEL, SIDES_NEITHER, VOTE_COLUMNS, sides
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 from emotion_core.models.io import DEFAULT
 
@@ -97,14 +98,16 @@ def report_table(result):
     return table
 
 
-def cell_table(names, y_true, probabilities, indices):
+def cell_table(names, y_true, probabilities, indices, *, crowd=None):
     """The faces of a cell as a table for CSV download.
 
     Args:
         names: file names (or row labels), one per example. y_true: int (n,).
         probabilities: float (n, 7). indices: the cell's examples, in display order.
+        crowd: optional data.crowd.CrowdVotes for the n examples: adds the 10 vote counts
+            and the crowd's majority (empty where a face has no votes).
     Returns:
-        DataFrame with columns index, file, true, predicted and one per emotion.
+        DataFrame with columns index, file, true, predicted, one per emotion, and the votes.
     """
     indices = np.asarray(indices, dtype=np.int64)
     probabilities = np.asarray(probabilities)
@@ -116,7 +119,41 @@ def cell_table(names, y_true, probabilities, indices):
     })
     for c, name in enumerate(EMOTIONS):
         table[name] = probabilities[indices, c].astype(float).round(4)
+    if crowd is not None:
+        majority = crowd.majority()[indices]
+        table["crowd majority"] = [EMOTIONS[m] if m != NO_MAJORITY else "" for m in majority]
+        for c, column in enumerate(VOTE_COLUMNS):
+            table[f"votes {column}"] = np.where(crowd.has_votes[indices], crowd.counts[indices, c], -1)
     return table
+
+
+# Filters of a cell's faces by whom the crowd sides with (see data.crowd.sides).
+SIDE_FILTERS = ("all", SIDES_MODEL, SIDES_LABEL, SIDES_NEITHER)
+
+
+def filter_by_side(indices, y_true, probabilities, majority, side):
+    """The faces of `indices` whose crowd majority agrees with `side` ('all' keeps every face)."""
+    indices = np.asarray(indices, dtype=np.int64)
+    if side == "all":
+        return indices
+    predicted = np.asarray(probabilities)[indices].argmax(axis=1)
+    chosen = sides(np.asarray(y_true)[indices], predicted, np.asarray(majority)[indices]) == side
+    return indices[chosen]
+
+
+def cell_headline(indices, true_class, predicted_class, majority):
+    """One line on what the crowd said about a cell's faces, e.g. "Of 156 sad faces taken for
+    neutral, 150 have crowd votes: 10 people called 86% of them neutral and 13% sad."; None when
+    no face of the cell has votes."""
+    majority = np.asarray(majority)[np.asarray(indices, dtype=np.int64)]
+    voted = majority[majority != NO_MAJORITY]
+    if not len(voted):
+        return None
+    true_name, predicted_name = EMOTIONS[true_class], EMOTIONS[predicted_class]
+    said_predicted, said_true = np.mean(voted == predicted_class), np.mean(voted == true_class)
+    return (f"Of {len(majority):,} {true_name} faces taken for {predicted_name}, {len(voted):,} have crowd votes: "
+            f"10 people called {said_predicted:.0%} of them {predicted_name} (the model's answer) and "
+            f"{said_true:.0%} {true_name} (the label).")
 
 
 def clicked_cell(selection):
@@ -141,16 +178,24 @@ def clicked_cell(selection):
     return None
 
 
-def probability_lines(probabilities, *, width=6):
-    """The 7 probabilities of one face as monospaced text bars, one line per emotion.
+def probability_lines(probabilities, *, votes=None, width=6):
+    """The 7 probabilities of one face as monospaced text bars, one line per emotion, with the
+    crowd's votes beside them when given.
 
     Names are cut to three letters (all distinct) so that a line fits a narrow gallery
-    column: `sad ████·· 71%`.
+    column: `sad ████·· 71% |||·· 3` (the model's 71%, and 3 of the 10 people).
+
+    Args:
+        votes: optional ints (7,), the crowd's votes per emotion in canonical order.
     """
     lines = []
-    for name, p in zip(EMOTIONS, np.asarray(probabilities, dtype=float)):
+    for i, (name, p) in enumerate(zip(EMOTIONS, np.asarray(probabilities, dtype=float))):
         filled = int(round(p * width))
-        lines.append(f"{name[:3]} {'█' * filled}{'·' * (width - filled)} {p:4.0%}")
+        line = f"{name[:3]} {'█' * filled}{'·' * (width - filled)} {p:4.0%}"
+        if votes is not None:
+            count = int(votes[i])
+            line += f" {'|' * min(count, 10)}{'·' * max(0, 10 - count)} {count}"
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -68,3 +68,27 @@ def trained_synthetic_run(tmp_path_factory):
     config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=8, imbalance="none",
                          augment=NO_AUGMENTATION, batch_size=32)
     return train(config, root=tmp_path_factory.mktemp("trained"))
+
+
+@pytest.fixture
+def voted_kaggle_root(tmp_path, monkeypatch):
+    """A Kaggle-layout root whose every file name is unique, and a votes file for it.
+
+    Per class: 6 training and 3 test faces. The crowd agrees with the label on the first face
+    of each class, says neutral on the second, and calls the third not-a-face.
+    """
+    root, lines = tmp_path / "voted", ["file,split,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"]
+    fer_plus_column = {"neutral": 0, "happy": 1, "surprise": 2, "sad": 3, "angry": 4, "disgust": 5, "fear": 6}
+    for split, per_class in (("train", 6), ("test", 3)):
+        for label, name in enumerate(EMOTIONS):
+            (root / split / name).mkdir(parents=True)
+            for i in range(per_class):
+                file = f"{split}_{name}_{i}.png"
+                cv2.imwrite(str(root / split / name / file), face_image(label, i))
+                votes = [0] * 10
+                votes[(fer_plus_column[name], 0, 9)[i % 3]] = 10
+                lines.append(f"{file},{split}," + ",".join(map(str, votes)))
+    votes_file = tmp_path / "votes.csv"
+    votes_file.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("EMOTION_VOTES_FILE", str(votes_file))
+    return root

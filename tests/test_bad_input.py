@@ -93,6 +93,9 @@ FLAG_CASES = [
     (["--lr-schedule", "step"], "invalid choice: 'step'"),
     (["--preset", "turbo"], "invalid choice: 'turbo'"),
     (["--mode", "half"], "invalid choice: 'half'"),
+    (["--labels", "votes"], "invalid choice: 'votes'"),
+    (["--labels", "crowd"], "no crowd votes for the faces"),
+    (["--labels", "crowd-soft", "--imbalance", "balance"], "crowd-soft labels cannot be balanced"),
 ]
 
 

@@ -94,3 +94,25 @@ def test_sigterm_stops_the_run_gracefully(tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert runs.read_status(_first_run(tmp_path))["state"] == runs.STOPPED
+
+
+def test_crowd_soft_labels_train_on_vote_shares_and_leave_out_non_faces(voted_kaggle_root):
+    from emotion_core.training.loop import prepare_data
+
+    config = TrainConfig(data=str(voted_kaggle_root), model="cnn_3blocks", epochs=1, labels="crowd-soft",
+                         imbalance="none", validation_fraction=0.25)
+    (x_train, y_train), (x_val, y_val), _ = prepare_data(config)
+    assert len(x_train) + len(x_val) == 7 * 4  # of 6 faces per class, the 2 called not-a-face are left out
+    assert y_train.shape == (len(x_train), 7) and np.allclose(y_train.sum(axis=1), 1)
+    assert y_val.ndim == 1  # validation scores against the crowd's majority
+    run_dir = train(config)
+    assert runs.read_status(run_dir)["state"] == runs.FINISHED and runs.read_config(run_dir)["labels"] == "crowd-soft"
+    assert runs.read_evaluation(run_dir)["crowd"]["faces_with_votes"] == 7 * 2  # test faces with an emotion majority
+
+
+def test_crowd_labels_on_data_without_votes_are_refused_before_a_run_folder_exists():
+    from emotion_core.errors import DataError
+    from emotion_core.training.loop import check_data
+
+    with pytest.raises(DataError, match="no crowd votes for the faces"):
+        check_data(TrainConfig(data="synthetic", labels="crowd"))

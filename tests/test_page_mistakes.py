@@ -155,3 +155,53 @@ def test_a_run_viewed_on_another_test_set_is_predicted_here(only_the_run, kaggle
     at.session_state["mistakes_cell"] = (0, 0)
     at.run()
     assert not at.exception and gallery_heading(at).startswith("True angry, predicted angry")
+
+
+def test_a_test_set_without_votes_shows_no_vote_widgets(only_the_run):
+    at = run_page()
+    keys = [w.key for w in (*at.toggle, *at.radio)]
+    assert "mistakes_crowd_rows" not in keys and "mistakes_side" not in keys
+    assert not any("crowd" in m.value for m in at.markdown)
+
+
+def test_crowd_votes_give_a_headline_a_filter_and_a_crowd_matrix(voted_kaggle_root, monkeypatch, tmp_path):
+    from emotion_core.data import load_data
+    from emotion_core.data.crowd import votes_for
+    from emotion_core.evaluation import predict_probabilities
+    from emotion_core.mistakes import cell_headline, filter_by_side
+    from emotion_core.models import build_model
+    from emotion_core.models.io import load_model
+
+    import keras
+
+    keras.utils.set_random_seed(0)
+    stand_in = tmp_path / "stand_in.keras"
+    build_model("cnn_3blocks").save(stand_in)  # untrained: its answers are arbitrary but fixed
+    monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(stand_in))
+    monkeypatch.setenv("EMOTION_RUNS_DIR", str(tmp_path / "no_runs"))
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(voted_kaggle_root))
+    test = load_data(voted_kaggle_root, split="test")
+    probabilities = predict_probabilities(load_model(stand_in), test.images)
+    majority = votes_for(test.names).majority()
+    predicted = probabilities.argmax(axis=1)
+    # the fullest off-diagonal cell: what the page must describe
+    cells = [(t, p) for t in range(7) for p in range(7) if t != p]
+    true, said = max(cells, key=lambda c: np.sum((test.labels == c[0]) & (predicted == c[1])))
+    indices = cell_indices(test.labels, probabilities, true, said)
+    assert len(indices) > 0
+
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.session_state["mistakes_cell"] = (true, said)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert f"**{cell_headline(indices, true, said, majority)}**" in [m.value for m in at.markdown]
+    # a filter that keeps some of the cell's faces but not all, so the count shown means something
+    side, kept = next((side, kept) for side in ("label", "model", "neither")
+                      if 0 < len(kept := filter_by_side(indices, test.labels, probabilities, majority, side)) < len(indices))
+    at.radio(key="mistakes_side").set_value(side).run()
+    shown = next(h.value for h in at.subheader if h.value.startswith("True "))
+    assert shown.endswith(f"{len(indices):,} faces")
+    assert len([c for c in (img.caption for e in at.get("image") for img in e.proto.imgs) if ": true " in c]) == len(kept)
+    at.toggle(key="mistakes_crowd_rows").set_value(True).run()
+    assert not at.exception
+    assert any(h.value.startswith("The crowd said ") for h in at.subheader)

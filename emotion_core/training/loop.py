@@ -18,6 +18,7 @@ import tensorflow as tf
 from emotion_core import runs
 from emotion_core.config import AugmentConfig, library_versions
 from emotion_core.data import Dataset, has_split, load_data
+from emotion_core.data.crowd import NO_MAJORITY, votes_for
 from emotion_core.data.prepare import balance_by_augmentation, class_weights, split_train_validation
 from emotion_core.errors import DataError, EmotionCoreError
 from emotion_core.evaluation import evaluate, save_evaluation
@@ -44,7 +45,7 @@ def check_data(config):
     """Load the training data (and a named test set) once before a run folder exists, so bad
     data is refused with its message instead of leaving a failed run. Decoded sets are cached,
     so the run itself loads them again in about a second."""
-    load_data(config.data, split="train")
+    crowd_labelled(load_data(config.data, split="train"), config.labels)
     if config.test_data:
         load_data(config.test_data, split="test")
 
@@ -123,13 +124,18 @@ def _train_into(run_dir, config, extra_callbacks):
 def prepare_data(config):
     """Load, split 80/20 stratified, and apply the imbalance strategy to the training part only.
 
-    Returns ((train_images, train_labels), (val_images, val_labels), class_weight or None).
+    With crowd labels, faces without an emotion majority are left out, and the training
+    targets are the majority (`crowd`) or the vote shares (`crowd-soft`); validation always
+    scores against the majority.
+
+    Returns ((train_images, train_targets), (val_images, val_labels), class_weight or None):
+    targets are int labels (n,), or float32 vote shares (n, 7) for crowd-soft.
     """
-    dataset = load_data(config.data, split="train")
+    dataset, soft = crowd_labelled(load_data(config.data, split="train"), config.labels)
     if config.limit and config.limit < len(dataset):
         keep, _ = split_train_validation(dataset.labels, validation_fraction=1 - config.limit / len(dataset),
                                          seed=config.seed)
-        dataset = dataset.subset(np.sort(keep))
+        dataset, soft = dataset.subset(np.sort(keep)), None if soft is None else soft[np.sort(keep)]
     train_idx, val_idx = split_train_validation(dataset.labels, validation_fraction=config.validation_fraction,
                                                 seed=config.seed)
     x_train, y_train = dataset.images[train_idx], dataset.labels[train_idx]
@@ -140,6 +146,8 @@ def prepare_data(config):
         recipe = config.augment if not config.augment.is_identity() else AugmentConfig()
         x_train, y_train = balance_by_augmentation(x_train, y_train, augment_fn(recipe, seed=config.seed),
                                                    seed=config.seed)
+    if soft is not None:  # TrainConfig.validate refuses crowd-soft with balancing
+        y_train = soft[train_idx]
     return (x_train, y_train), (dataset.images[val_idx], dataset.labels[val_idx]), weights
 
 
@@ -158,9 +166,33 @@ def make_dataset(images, labels, *, batch_size, augmenter=None, seed=None):
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _to_model_input(images, labels):
+def _to_model_input(images, targets):
+    """uint8 faces -> float [0, 1] with a channel axis; int labels -> one-hot (soft targets pass)."""
     x = tf.cast(images, tf.float32)[..., None] / 255.0
-    return x, tf.one_hot(labels, NUM_CLASSES)
+    if targets.shape.rank == 1:
+        return x, tf.one_hot(targets, NUM_CLASSES)
+    return x, tf.cast(targets, tf.float32)
+
+
+def crowd_labelled(dataset, labels):
+    """The dataset relabelled by the crowd, and the vote shares for soft targets.
+
+    Args:
+        labels: one of LABEL_SOURCES. `fer` returns the dataset unchanged.
+    Returns:
+        (Dataset, float32 (n, 7) vote shares or None). Faces without votes, or whose top vote
+        is contempt, unknown or not-a-face, are left out of crowd training.
+    """
+    if labels == "fer":
+        return dataset, None
+    crowd = votes_for(dataset.names)
+    keep = np.flatnonzero((crowd.majority() != NO_MAJORITY) & ~crowd.flagged())
+    if not len(keep):
+        raise DataError(f"no crowd votes for the faces of {dataset.description}: crowd labels need FER2013 in "
+                        "the Kaggle layout (the votes are keyed by its file names)")
+    relabelled = dataset.subset(keep, description=f"{dataset.description}, crowd labels ({len(keep)} faces with votes)")
+    relabelled.labels = crowd.majority()[keep]
+    return relabelled, crowd.distribution()[keep] if labels == "crowd-soft" else None
 
 
 def _learning_rate(config, steps_per_epoch):
