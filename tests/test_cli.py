@@ -58,3 +58,14 @@ def test_train_then_evaluate_json_then_runs(capsys, tmp_path):
     assert {"accuracy", "macro_f1"} <= set(report)
     code, out, _ = run_cli(capsys, "runs", "--runs-dir", str(tmp_path), "--json")
     assert json.loads(out)[0]["state"] == "finished"
+
+
+def test_a_command_prints_only_its_own_output_not_tensorflows_start_up_lines(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "runs").mkdir()
+    done = subprocess.run([sys.executable, "-m", "emotion_core", "runs", "--runs-dir", str(tmp_path / "runs")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.startswith("no runs yet in ")
+    assert done.stderr == ""  # no "oneDNN custom operations are on", no absl warning
