@@ -59,7 +59,7 @@ def test_start_a_run_and_watch_the_curves(app_url, tmp_path):
         page.get_by_text("One face per emotion").wait_for(timeout=60_000)
         page.screenshot(path=str(shots / "home.png"), full_page=True)
         page.get_by_role("link", name="Train & compare").click()
-        page.get_by_role("button", name="▶ Start training").click(timeout=60_000)
+        page.get_by_role("button", name="Start training").click(timeout=60_000)
         started = time.time()
         # the curves are drawn once the first epoch's metrics line exists
         page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=180_000)
