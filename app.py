@@ -10,4 +10,10 @@ pages = [
     st.Page("app_pages/mistakes.py", title="Mistakes", icon=":material/search:"),
     st.Page("app_pages/live.py", title="Live", icon=":material/photo_camera:"),
 ]
+from app_pages._shared import PRESENTATION_CSS, PRESENTATION_KEY, QUIET_CSS  # noqa: E402
+
+with st.sidebar:
+    st.toggle("Presentation mode", key=PRESENTATION_KEY,
+              help="Large text and figures sized for a 1024x768 projector; stays on for this session.")
+st.html(QUIET_CSS + (PRESENTATION_CSS if st.session_state.get(PRESENTATION_KEY) else ""))
 st.navigation(pages).run()

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from emotion_core import runs
+from emotion_core.compare import describe_test_set
 from emotion_core.data import load_data
 from emotion_core.data.discovery import find_sources
 from emotion_core.errors import EmotionCoreError
@@ -44,7 +45,7 @@ def model_choices():
     for info in runs.list_runs():
         if runs.has_model(info.path) and not info.damaged:
             acc = (info.evaluation or {}).get("accuracy")
-            suffix = f" — test accuracy {acc:.1%}" if acc is not None else f" ({info.state})"
+            suffix = (f" — {acc:.1%} on {describe_test_set(info.evaluation)}" if acc is not None else f" ({info.state})")
             choices.append((f"{info.name} · {info.config.get('model')}{suffix}", str(info.path)))
     return choices
 
@@ -58,6 +59,27 @@ def model_picker(key="model_ref", label="Model"):
     labels = [name for name, _ in choices]
     choice = st.selectbox(label, labels, key=key)
     return dict(choices)[choice]
+
+
+PRESENTATION_KEY = "presentation"  # the sidebar toggle in app.py; every page reads it
+# Streamlit sizes its text in rem: a larger root font scales every page for a projector.
+PRESENTATION_CSS = "<style>html { font-size: 21px; } .stMarkdown p, .stCaption { line-height: 1.4; }</style>"
+# Streamlit's own "Running..." indicator flickers on every 2-s poll of a live view and its Stop
+# stops nothing of a training; the app's Stop button is the one that does.
+QUIET_CSS = '<style>[data-testid="stStatusWidget"] { visibility: hidden; }</style>'
+
+
+def presenting():
+    """True while presentation mode (large fonts, figures for 1024x768) is on for this session."""
+    return bool(st.session_state.get(PRESENTATION_KEY, False))
+
+
+def show_figure(figure, *, key=None, width="stretch"):
+    """st.plotly_chart with the app's habits: larger text when presenting, and no toolbar
+    (it covered subplot titles; zoom is still a drag, reset a double click)."""
+    if presenting():
+        figure.update_layout(font=dict(size=18))
+    return st.plotly_chart(figure, width=width, key=key, config={"displayModeBar": False})
 
 
 def show_error(error):

@@ -7,7 +7,7 @@ from emotion_core.data.examples import example_faces
 from emotion_core.labels import EMOTIONS
 from emotion_core.plots import class_distribution
 from emotion_core.errors import EmotionCoreError
-from app_pages._shared import cached_data, data_source_picker, plain, show_error
+from app_pages._shared import cached_data, data_source_picker, plain, show_error, show_figure
 
 st.title("Emotion recognition from faces")
 st.markdown(
@@ -54,8 +54,7 @@ if train.synthetic:
             "Point the app at FER2013 above for the real thing.")
 left, right = st.columns([3, 2])
 with left:
-    st.plotly_chart(class_distribution(train.class_counts(), title=f"Training images per emotion ({len(train):,})"),
-                    width="stretch")
+    show_figure(class_distribution(train.class_counts(), title=f"Training images per emotion ({len(train):,})"))
 with right:
     counts = train.class_counts()
     ratio = counts.max() / max(counts.min(), 1)

@@ -12,7 +12,7 @@ from emotion_core.photos.annotate import annotate
 from emotion_core.photos.decode import decode_image
 from emotion_core.photos.faces import MIN_FACE_FRACTION, MIN_FACE_PIXELS, SMALL_FACE_FRACTION
 from emotion_core.plots import probability_bars
-from app_pages._shared import explainer_for, model_picker, plain, show_error
+from app_pages._shared import explainer_for, model_picker, plain, show_error, show_figure
 
 MAX_FILES = 12
 
@@ -69,7 +69,8 @@ def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
         picture, chart = faces.columns([1, 2])
         face = overlay(result.crop, result.heatmap) if show_heatmaps else result.crop
         picture.image(face, caption=f"{number}: {result.emotion}", width="stretch", clamp=True)
-        chart.plotly_chart(probability_bars(result.probabilities), width="stretch", key=f"live_bars_{index}_{number}")
+        with chart:
+            show_figure(probability_bars(result.probabilities), key=f"live_bars_{index}_{number}")
 
 
 st.title("Live")

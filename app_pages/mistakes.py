@@ -4,6 +4,7 @@ import streamlit as st
 
 from emotion_core.data.crowd import votes_for
 from emotion_core.evaluation import crowd_report
+from emotion_core.explain import colour_scale
 from emotion_core.labels import EMOTIONS
 from emotion_core.mistakes import (
     DEFAULT_CELL,
@@ -28,7 +29,8 @@ from emotion_core.mistakes import (
 )
 from emotion_core.models.io import DEFAULT, resolve_model_path
 from emotion_core.plots import confusion_matrix_figure
-from app_pages._shared import cached_data, data_source_picker, explainer_for, model_for, model_picker, show_error
+from app_pages._shared import (cached_data, data_source_picker, explainer_for, model_for, model_picker, presenting,
+                                show_error)
 
 PAGE_SIZE = 24
 COLUMNS = 6
@@ -99,7 +101,8 @@ def matrix_form(matrix):
     """The clickable confusion matrix; returns the selected (true, predicted) cell."""
     st.session_state.setdefault(CELL_KEY, DEFAULT_CELL)
     normalise = st.toggle("Normalise by row (share of each true emotion)", key="mistakes_normalise")
-    figure = confusion_matrix_figure(matrix, normalise=normalise, selected=st.session_state[CELL_KEY])
+    figure = confusion_matrix_figure(matrix, normalise=normalise, selected=st.session_state[CELL_KEY],
+                                     large=presenting())
     # width="content": the figure's own width keeps its square markers apart (stretched into a
     # narrow column they overlap, and a click lands on the wrong cell)
     st.plotly_chart(figure, width="content", on_select=_select_clicked_cell, selection_mode="points",
@@ -108,22 +111,28 @@ def matrix_form(matrix):
     return st.session_state[CELL_KEY]
 
 
-def shortcuts_form(result, dataset):
-    """Accuracy, the study's two neutral/sad cells one click away, and the most confused pairs."""
-    st.metric("Accuracy on this test set", f"{result['accuracy']:.1%}",
-              help=f"{len(dataset):,} faces: {dataset.description}")
-    st.button("Neutral taken for sad", on_click=_select, args=(DEFAULT_CELL,), width="stretch")
-    st.button("Sad taken for neutral", on_click=_select, args=(REVERSE_CELL,), width="stretch")
+def shortcuts_form(result, dataset, view_key):
+    """Accuracy, the study's two neutral/sad cells one click away, and the most confused pairs.
+
+    `view_key` names the model and test set shown: the pairs table is a new widget for each,
+    so a row ticked for one model is not left ticked beside another model's gallery.
+    """
+    accuracy, neutral_sad, sad_neutral = st.columns([2, 1, 1], vertical_alignment="bottom")
+    accuracy.metric("Accuracy on this test set", f"{result['accuracy']:.1%}",
+                    help=f"{len(dataset):,} faces: {dataset.description}")
+    neutral_sad.button("Neutral taken for sad", on_click=_select, args=(DEFAULT_CELL,), width="stretch")
+    sad_neutral.button("Sad taken for neutral", on_click=_select, args=(REVERSE_CELL,), width="stretch")
     pairs = most_confused_pairs(result["confusion_matrix"])
     st.markdown("**Most confused pairs** (click a row)")
+    table_key = f"mistakes_pairs_{abs(hash(view_key))}"
 
     def select_pair():
-        rows = st.session_state["mistakes_pairs"].selection.rows
+        rows = st.session_state[table_key].selection.rows
         if rows:
             _select(pairs[rows[0]][:2])
 
     st.dataframe(pairs_table(pairs), hide_index=True, on_select=select_pair, selection_mode="single-row",
-                 key="mistakes_pairs",
+                 key=table_key, width="stretch",
                  column_config={"share of true class": st.column_config.NumberColumn(format="percent")})
 
 
@@ -147,25 +156,31 @@ def gallery(dataset, probabilities, cell, ref, crowd, *, crowd_rows):
         if not len(indices):
             st.info("No face of this cell fits that filter.")
             return
-    controls = st.columns([1, 1, 2], vertical_alignment="bottom")
+    controls = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
     with_cam = controls[0].toggle("Grad-CAM", value=True, key="mistakes_gradcam",
                                   help=f"Colour where the model looked when it said {EMOTIONS[predicted]}.")
+    side_by_side = controls[0].toggle("Beside the face", value=presenting(), key="mistakes_beside",
+                                      disabled=not with_cam, help="the face alone, then with its heatmap")
+    alpha = controls[1].slider("Heatmap opacity", 0.1, 0.9, 0.45, 0.05, key="mistakes_alpha", disabled=not with_cam)
     pages = page_count(len(indices), PAGE_SIZE)
-    page = controls[1].number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{true}_{predicted}")
+    page = controls[2].number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{true}_{predicted}")
     table = cell_table(dataset.names, dataset.labels, probabilities, indices,
                        crowd=crowd if crowd.has_votes.any() else None)
-    controls[2].download_button("Download this cell as CSV", table.to_csv(index=False),
+    controls[3].download_button("Download as CSV", table.to_csv(index=False),
                                 file_name=f"true_{EMOTIONS[true]}_predicted_{EMOTIONS[predicted]}.csv",
                                 mime="text/csv")
     shown = page_of(indices, page, PAGE_SIZE)
     pictures = gallery_pictures(dataset.images[shown], explainer=explainer_for(ref) if with_cam else None,
-                                class_index=predicted)
+                                class_index=predicted, alpha=alpha, side_by_side=side_by_side)
+    if with_cam:
+        st.image(colour_scale(), caption="Grad-CAM colours: blue, no attention; red, the most", width=256)
     votes = crowd.emotion_votes()
     if crowd.has_votes[shown].any():
-        st.caption("Beside each face: the model's probabilities, then how many of 10 people chose each emotion.")
-    columns = st.columns(COLUMNS)
+        st.caption("Under each face: the model's probabilities, then how many of 10 people chose each emotion.")
+    per_row = (2 if side_by_side else 4) if presenting() else (3 if side_by_side else COLUMNS)
+    columns = st.columns(per_row)
     for n, (i, picture) in enumerate(zip(shown, pictures)):
-        with columns[n % COLUMNS]:
+        with columns[n % per_row]:
             st.image(picture, width="stretch",
                      caption=f"{dataset.names[i]}: {said} {EMOTIONS[true]}, said {EMOTIONS[predicted]}")
             st.text(probability_lines(probabilities[i], votes=votes[i] if crowd.has_votes[i] else None))
@@ -181,6 +196,7 @@ def summary(result, ref, model_key, source):
     if st.toggle("Compute the mean Grad-CAM per emotion", key="mistakes_attention",
                  help="Explains up to 150 faces per emotion once, then it is cached."):
         pictures = cached_attention(ref, *model_key, source)
+        st.image(colour_scale(), caption="blue: no attention; red: the most", width=256)
         for label, column in enumerate(st.columns(len(EMOTIONS))):
             if label in pictures:
                 column.image(pictures[label], caption=EMOTIONS[label], width="stretch")
@@ -220,11 +236,10 @@ if crowd.has_votes.any():
                f"with the model on {versus_crowd['mistakes']['sides_with_model'] / max(1, versus_crowd['mistakes']['n']):.0%} "
                f"and with the label on {versus_crowd['mistakes']['sides_with_label'] / max(1, versus_crowd['mistakes']['n']):.0%}.")
 matrix = crowd_report(dataset.labels, probabilities, crowd)["confusion_matrix"] if crowd_rows else result["confusion_matrix"]
-matrix_column, side_column = st.columns([3, 2], gap="large")
-with matrix_column:
-    cell = matrix_form(matrix)
-with side_column:
-    shortcuts_form(result, dataset)
+# The matrix gets the page's whole width: squeezed into a column on a 1024x768 projector,
+# its numbers overlapped and its labels slanted.
+cell = matrix_form(matrix)
+shortcuts_form(result, dataset, (model_key, source))
 gallery(dataset, probabilities, cell, ref, crowd, crowd_rows=crowd_rows)
 with st.expander("Classification report and attention per emotion"):
     summary(result, ref, model_key, source)

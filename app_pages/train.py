@@ -5,14 +5,14 @@ import dataclasses
 import streamlit as st
 
 from emotion_core import runs
-from emotion_core.compare import per_class_table, runs_table
+from emotion_core.compare import mixed_test_sets, per_class_table, runs_table, describe_test_set
 from emotion_core.config import (IMBALANCE_STRATEGIES, LABEL_SOURCES, LR_SCHEDULES, MAX_EPOCHS, PRECISIONS,
                                  PRESETS, TRANSFER_MODES, AugmentConfig)
 from emotion_core.evaluation import evaluate_run
 from emotion_core.models import get_spec, model_names
 from emotion_core.plots import per_class_metrics, training_curves
 from emotion_core.training.launch import launch_training
-from app_pages._shared import data_source_picker, plain, show_error
+from app_pages._shared import data_source_picker, plain, show_error, show_figure
 
 PRESET_HELP = {
     "demo": "about a minute: a slice of the data, a few epochs — curves move at once",
@@ -26,7 +26,7 @@ IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augm
 
 
 def train_form():
-    """The run's settings as a TrainConfig; switching the recipe resets the widgets to its values."""
+    """The run's settings as (TrainConfig, recipe name); switching the recipe resets the widgets to its values."""
     preset = st.selectbox("Recipe", list(PRESET_HELP), format_func=lambda p: f"{p} — {PRESET_HELP[p]}",
                           key="train_preset")
     base = PRESETS[preset]
@@ -65,10 +65,12 @@ def train_form():
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
-    return dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment, epochs=int(epochs),
-                               batch_size=int(batch_size), learning_rate=float(learning_rate), lr_schedule=lr_schedule,
-                               patience=int(patience), limit=int(limit), label_smoothing=float(label_smoothing),
-                               seed=int(seed), precision=precision, **transfer)
+    config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment,
+                                 epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                 lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),
+                                 label_smoothing=float(label_smoothing), seed=int(seed), precision=precision,
+                                 **transfer)
+    return config, preset
 
 
 def transfer_form(base, k):
@@ -110,10 +112,10 @@ def live_view():
     st.session_state["train_watch_run"] = choice
     info = runs.load_run(choice)
     status = info.status
-    shown = runs.progress(status)
+    stopping = info.state == runs.RUNNING and runs.stop_requested(info.path)
+    shown = runs.progress(status, stopping=stopping)
     st.progress(shown["fraction"], text=shown["caption"])
     if info.state == runs.RUNNING:
-        stopping = runs.stop_requested(info.path)
         # Acting in the callback records the click even when the 2-s rerun of this fragment races it.
         st.button("Stopping…" if stopping else "Stop", icon=":material/stop_circle:", disabled=stopping,
                   on_click=runs.request_stop, args=(info.path,), help="ends the run and keeps its best model")
@@ -121,27 +123,33 @@ def live_view():
         st.warning(plain(f"This run folder is damaged: {info.damaged}"))
     if info.state in (runs.FAILED, runs.LOST):
         st.error(plain(f"This run {info.state}: {status.get('error', 'its process ended without a word (killed?)')}"))
-    metrics = runs.read_metrics(info.path)
-    if metrics:
-        st.plotly_chart(training_curves({info.name: metrics}), width="stretch", key="train_live_curves")
+    metrics, batches = runs.read_metrics(info.path), runs.read_metrics(info.path, batches=True)
+    if metrics or batches:
+        figure = training_curves({info.name: metrics}, batches={info.name: batches})
+        show_figure(figure, key="train_live_curves")
+        st.caption("Thin line: training loss and accuracy within epochs, recorded every few seconds. "
+                   "Dots: at each epoch's end, solid training and dashed validation; the star marks the "
+                   "epoch the run keeps.")
     elif info.state == runs.RUNNING:
-        st.caption("The curves appear when the first epoch ends.")
+        st.caption("The curves appear after the first batches, within seconds.")
     if info.evaluation:
         macro_f1 = info.evaluation.get("macro_f1")
-        st.info(f"Accuracy on {plain(info.evaluation.get('data', 'its test set'))}: "
+        st.info(f"Accuracy on {plain(describe_test_set(info.evaluation))}: "
                 f"**{info.evaluation['accuracy']:.1%}**" + (f" (macro F1 {macro_f1:.3f})" if macro_f1 is not None else ""))
 
 
 def train_tab():
     left, right = st.columns([2, 3], gap="large")
     with left:
-        config = train_form()
-        if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-            try:
-                st.session_state["train_watch_run"] = str(launch_training(config))
-                st.toast("Training started in its own process.")
-            except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
-                show_error(error)
+        start = st.container()  # drawn first, filled last: Start stays above the fold
+        config, recipe = train_form()
+        with start:
+            if st.button("Start training", type="primary", icon=":material/play_arrow:"):
+                try:
+                    st.session_state["train_watch_run"] = str(launch_training(config, recipe=recipe))
+                    st.toast("Training started in its own process.")
+                except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
+                    show_error(error)
     with right:
         live_view()
 
@@ -166,11 +174,15 @@ def selected_runs(table):
 
 def compare_selected(chosen):
     infos = [runs.load_run(p) for p in chosen["path"]]
-    st.plotly_chart(training_curves({i.name: runs.read_metrics(i.path) for i in infos}), width="stretch")
+    show_figure(training_curves({i.name: runs.read_metrics(i.path) for i in infos}))
     reports = {i.name: i.evaluation for i in infos if i.evaluation}
+    mixed = mixed_test_sets(reports.values())
+    if mixed:
+        st.warning("These runs were tested on different faces (" + "; ".join(mixed) + "): their accuracies "
+                   "and per-class bars are not directly comparable. Evaluate them on one test set below.")
     if reports:
         metric = st.radio("Per-class metric", ["f1-score", "precision", "recall"], horizontal=True)
-        st.plotly_chart(per_class_metrics(reports, metric=metric), width="stretch")
+        show_figure(per_class_metrics(reports, metric=metric))
         st.dataframe(per_class_table(reports).style.format(precision=3), width="stretch")
     else:
         st.caption("None of the selected runs has been evaluated yet.")

@@ -137,7 +137,7 @@ def cmd_train(args):
         config = config_from_args(args).validate()
         check_data(config)
         check_model(config)
-    run_dir = args.run_dir or start_run(config, root=args.runs_dir)
+    run_dir = args.run_dir or start_run(config, root=args.runs_dir, recipe=args.preset)
     print(f"run folder: {run_dir}", flush=True)
     train(config, run_dir=run_dir, callbacks=[ProgressBar(config.epochs)])
     status = runs.read_status(run_dir)

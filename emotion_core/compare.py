@@ -1,11 +1,13 @@
 """Tables for comparing runs (the study's Tables 1-5, for any runs the user picks)."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from emotion_core.labels import EMOTIONS
 
-RUN_COLUMNS = ("name", "data", "architecture", "labels", "imbalance", "epochs", "best val accuracy", "test accuracy",
-               "crowd accuracy", "macro F1", "training time (min)", "state")
+RUN_COLUMNS = ("name", "recipe", "data", "architecture", "labels", "imbalance", "epochs", "best val accuracy",
+               "test accuracy", "tested on", "crowd accuracy", "macro F1", "training time (min)", "state")
 
 
 def runs_table(infos):
@@ -16,6 +18,7 @@ def runs_table(infos):
         seconds = info.status.get("train_seconds") or info.status.get("elapsed_seconds")
         rows.append({
             "name": info.name,
+            "recipe": info.config.get("recipe", "custom"),
             "data": _short_source(info.config.get("data", "")),
             "architecture": info.config.get("model"),
             "labels": info.config.get("labels", "fer"),
@@ -23,6 +26,7 @@ def runs_table(infos):
             "epochs": info.epochs_done,
             "best val accuracy": info.best_val_accuracy,
             "test accuracy": evaluation.get("accuracy"),
+            "tested on": describe_test_set(evaluation) if evaluation else None,
             # agreement with the crowd's majority on the test faces that have FER+ votes
             "crowd accuracy": (evaluation.get("crowd") or {}).get("accuracy"),
             "macro F1": evaluation.get("macro_f1"),
@@ -31,6 +35,25 @@ def runs_table(infos):
             "path": str(info.path),
         })
     return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "path"])
+
+
+def describe_test_set(evaluation):
+    """Which faces an accuracy was measured on, short: "fer2013/test, 3,589 faces" or
+    "synthetic test, 700 faces". Accuracies on different sets must not be compared blindly."""
+    source = str(evaluation.get("data", "?")).split(" (")[0]
+    if "synthetic" in source.lower():
+        name = "synthetic test"
+    else:
+        path = Path(source)
+        name = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    n = evaluation.get("n")
+    return f"{name}, {n:,} faces" if isinstance(n, int) else name
+
+
+def mixed_test_sets(evaluations):
+    """The distinct test sets among `evaluations` when there is more than one, else []."""
+    names = sorted({describe_test_set(e) for e in evaluations if e})
+    return names if len(names) > 1 else []
 
 
 def per_class_table(reports):

@@ -137,6 +137,21 @@ def overlay(face, heatmap, *, alpha=0.45, size=144):
     return cv2.addWeighted(colour, alpha, face_rgb, 1 - alpha, 0)
 
 
+def beside(face, heatmap, *, alpha=0.45, size=144):
+    """The face alone and the face with its heatmap, side by side: uint8 RGB (size, 2 * size, 3).
+
+    Over the face alone, a strong heatmap hides the very expression it explains.
+    """
+    plain = cv2.cvtColor(cv2.resize(face, (size, size), interpolation=cv2.INTER_CUBIC), cv2.COLOR_GRAY2RGB)
+    return np.hstack([plain, overlay(face, heatmap, alpha=alpha, size=size)])
+
+
+def colour_scale(width=256, height=14):
+    """The heatmaps' colour scale as a picture, from no attention (left) to the most (right)."""
+    ramp = np.tile(np.linspace(0, 255, width).astype(np.uint8), (height, 1))
+    return cv2.cvtColor(cv2.applyColorMap(ramp, cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB)
+
+
 def mean_heatmaps(explainer, images, labels, *, max_per_class=100):
     """The mean Grad-CAM map per true class, over correctly classified faces (study, 3.1.6).
 

@@ -242,28 +242,84 @@ def predictions_for(ref, source, *, dataset=None, load_model=None, progress=None
     saved = saved_predictions(run_dir, dataset)
     if saved is not None:
         return dataset, saved
+    cached = _read_cached_predictions(ref, dataset)
+    if cached is not None:
+        return dataset, cached
     if load_model is None:
         from emotion_core.models.io import load_model
-    return dataset, predict_probabilities(load_model(ref), dataset.images, progress=progress)
+    probabilities = predict_probabilities(load_model(ref), dataset.images, progress=progress)
+    _write_cached_predictions(ref, dataset, probabilities)
+    return dataset, probabilities
 
 
-def gallery_pictures(images, *, explainer=None, class_index=None, size=144):
-    """The gallery's pictures: each face with its Grad-CAM map for `class_index` over it, or
-    the plain faces when `explainer` is None.
+def _predictions_file(ref, dataset):
+    """Where predictions of model `ref` on `dataset` are kept between server restarts: keyed by
+    the model file (path, size, time) and the faces (names, labels and pixels), so a retrained
+    model or changed data never reuses them."""
+    import hashlib
+
+    from emotion_core.data.cache import cache_dir
+    from emotion_core.errors import ModelLoadError
+    from emotion_core.models.io import resolve_model_path
+
+    try:
+        model = resolve_model_path(ref)
+    except ModelLoadError:  # a stand-in model (tests) or a missing file: nothing to key on
+        return None
+    stat = model.stat()
+    digest = hashlib.sha256(f"{model.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    digest.update("\n".join(map(str, dataset.names)).encode())
+    digest.update(np.ascontiguousarray(dataset.labels).tobytes())
+    digest.update(np.ascontiguousarray(dataset.images).tobytes())
+    return cache_dir() / "predictions" / f"{digest.hexdigest()[:24]}.npy"
+
+
+def _read_cached_predictions(ref, dataset):
+    path = _predictions_file(ref, dataset)
+    try:
+        probabilities = np.load(path, allow_pickle=False) if path else None
+    except (OSError, ValueError):
+        return None
+    ok = probabilities is not None and probabilities.shape == (len(dataset), NUM_CLASSES)
+    return probabilities if ok else None
+
+
+def _write_cached_predictions(ref, dataset, probabilities):
+    """Keep predictions on disk (temp file, then rename); a read-only disk is not an error."""
+    import os
+
+    path = _predictions_file(ref, dataset)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, np.asarray(probabilities, dtype=np.float32))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def gallery_pictures(images, *, explainer=None, class_index=None, size=144, alpha=0.45, side_by_side=False):
+    """The gallery's pictures: each face with its Grad-CAM map for `class_index` over it (or
+    beside it), or the plain faces when `explainer` is None.
 
     Args:
         images: uint8 (n, 48, 48). explainer: an `explain.GradCam`, or None.
         class_index: the class to explain (the cell's predicted class: what made the model
             say it); None explains each face's own prediction.
+        alpha: the heatmap's opacity. side_by_side: the face alone, then the face with its map.
     Returns:
-        list of n uint8 pictures: RGB (size, size, 3) with Grad-CAM, else the (48, 48) faces.
+        list of n uint8 pictures: RGB (size, size, 3) with Grad-CAM ((size, 2 * size, 3)
+        side by side), else the (48, 48) faces.
     """
     if explainer is None:
         return list(images)
-    from emotion_core.explain import overlay
+    from emotion_core.explain import beside, overlay
 
+    draw = beside if side_by_side else overlay
     heatmaps, _ = explainer(images, class_index=class_index)
-    return [overlay(face, heatmap, size=size) for face, heatmap in zip(images, heatmaps)]
+    return [draw(face, heatmap, alpha=alpha, size=size) for face, heatmap in zip(images, heatmaps)]
 
 
 def attention_overlays(explainer, images, labels, *, max_per_class=50, size=144):

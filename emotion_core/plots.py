@@ -20,30 +20,56 @@ def class_distribution(counts, *, title="Images per emotion"):
     return fig
 
 
-def training_curves(histories):
-    """Loss and accuracy per epoch, training solid and validation dashed, one colour per run.
+def training_curves(histories, *, batches=None):
+    """Loss and accuracy per epoch, training solid and validation dashed, one colour per run;
+    the best epoch (the one kept) is starred, accuracy is in percent, epochs are whole numbers.
 
     Args:
-        histories: dict run name -> list of metrics.jsonl records (with epoch, loss, accuracy,
+        histories: dict run name -> list of metrics.jsonl epoch records (epoch, loss, accuracy,
             val_loss, val_accuracy).
+        batches: optional dict run name -> batch rows (step, epoch_progress, loss, accuracy),
+            drawn as a thin line so that a run shows movement before its first epoch ends.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
+    last_epoch = 1
     for i, (name, records) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         epochs = [r["epoch"] for r in records]
+        last_epoch = max([last_epoch, *epochs])
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for prefix, dash in (("", "solid"), ("val_", "dash")):
                 values = [r.get(prefix + metric) for r in records]
                 label = f"{name} {'validation' if prefix else 'training'}"
                 fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=label, legendgroup=name,
                                          line=dict(color=colour, dash=dash), showlegend=col == 1), row=1, col=col)
-    fig.update_xaxes(title_text="epoch", rangemode="tozero")
+        rows = (batches or {}).get(name) or []
+        if rows:
+            last_epoch = max(last_epoch, rows[-1]["epoch_progress"])
+            for col, metric in ((1, "loss"), (2, "accuracy")):
+                fig.add_trace(go.Scatter(x=[r["epoch_progress"] for r in rows], y=[r.get(metric) for r in rows],
+                                         mode="lines", name=f"{name} training (within epochs)", legendgroup=name,
+                                         line=dict(color=colour, width=1), opacity=0.45, showlegend=col == 1),
+                              row=1, col=col)
+        best = best_epoch(records)
+        if best is not None:
+            fig.add_trace(go.Scatter(x=[best["epoch"]], y=[best["val_accuracy"]], mode="markers",
+                                     marker=dict(symbol="star", size=16, color=colour, line=dict(width=1, color="black")),
+                                     name=f"{name} best epoch {best['epoch']} (kept)", legendgroup=name),
+                          row=1, col=2)
+    fig.update_xaxes(title_text="epoch", rangemode="tozero", tickformat="d", dtick=max(1, round(last_epoch / 10)))
     fig.update_yaxes(rangemode="tozero")
-    fig.update_layout(height=380, margin=dict(t=40, b=30), legend=dict(orientation="h", y=-0.25))
+    fig.update_yaxes(tickformat=".0%", row=1, col=2)
+    fig.update_layout(height=400, margin=dict(t=50, b=30), legend=dict(orientation="h", y=-0.25))
     return fig
 
 
-def confusion_matrix_figure(matrix, *, normalise=False, selected=None):
+def best_epoch(records):
+    """The epoch record with the highest validation accuracy (the checkpoint a run keeps), or None."""
+    scored = [r for r in records if r.get("val_accuracy") is not None]
+    return max(scored, key=lambda r: r["val_accuracy"]) if scored else None
+
+
+def confusion_matrix_figure(matrix, *, normalise=False, selected=None, large=False):
     """Confusion matrix drawn as square scatter markers with the numbers as text.
 
     Scatter points (not a heatmap) so that clicking a cell is a selectable point in
@@ -54,7 +80,10 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None):
         matrix: ints (7, 7), rows true, columns predicted.
         normalise: show each row as fractions of its true class.
         selected: optional (true, predicted) cell to outline.
+        large: bigger text, for a projector. Either way the figure stays under 570 px wide,
+            the main column of a 1024x768 screen with the sidebar open.
     """
+    cell, gap, font = (40, 12, 16) if large else (40, 8, 13)
     matrix = np.asarray(matrix, dtype=float)
     rows = matrix.sum(axis=1, keepdims=True)
     values = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0) if normalise else matrix
@@ -64,16 +93,18 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None):
     shade = values / values.max() if values.max() > 0 else values
     fig = go.Figure(go.Scatter(
         x=[names[p] for p in pred_idx.ravel()], y=[names[t] for t in true_idx.ravel()], mode="markers+text",
-        text=text, textfont=dict(color=["white" if s > 0.5 else "black" for s in shade.ravel()]),
-        marker=dict(symbol="square", size=40, color=values.ravel(), colorscale="Blues", showscale=True,
+        text=text, textfont=dict(size=font, color=["white" if s > 0.5 else "black" for s in shade.ravel()]),
+        marker=dict(symbol="square", size=cell, color=values.ravel(), colorscale="Blues", showscale=True,
                     line=dict(width=[3 if selected == (t, p) else 0 for t, p in zip(true_idx.ravel(), pred_idx.ravel())],
                               color="#ff7f0e")),
         customdata=np.stack([true_idx.ravel(), pred_idx.ravel()], axis=1),
         hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
     fig.update_xaxes(title_text="predicted", categoryorder="array", categoryarray=names, side="top")
     fig.update_yaxes(title_text="true", categoryorder="array", categoryarray=names[::-1])
-    fig.update_layout(height=470, width=560, margin=dict(t=60, l=60, r=20, b=20), plot_bgcolor="white",
-                      clickmode="event+select", dragmode=False)
+    side = len(EMOTIONS) * (cell + gap) + 200  # the cells with gaps, the labels and the colour bar
+    fig.update_layout(height=side - 60, width=side, margin=dict(t=70, l=90, r=20, b=20), plot_bgcolor="white",
+                      clickmode="event+select", dragmode=False, font=dict(size=font))
+    fig.update_xaxes(tickangle=0)
     return fig
 
 

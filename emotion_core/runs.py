@@ -262,7 +262,7 @@ def load_run(run_dir):
     damaged = None if config is not None else f"{CONFIG} is not a readable JSON object"
     return RunInfo(
         path=run_dir,
-        name=label if isinstance(label, str) and label.strip() else run_dir.name,
+        name=label if isinstance(label, str) and label.strip() else default_name(run_dir, config or {}),
         config=config or {},
         status=status,
         evaluation=read_evaluation(run_dir),
@@ -270,6 +270,22 @@ def load_run(run_dir):
         best_val_accuracy=max(accuracies) if accuracies else None,
         damaged=damaged,
     )
+
+
+def default_name(run_dir, config):
+    """A readable name for a run nobody has named: recipe, model, data, labels and start time,
+    e.g. "fast cnn_4blocks on fer2013, crowd-soft labels (30 Nov 12:05)"."""
+    data = str(config.get("data") or "?")
+    data = data if data == "synthetic" else Path(data).name or data
+    labels = config.get("labels", "fer")
+    parts = [str(config.get("recipe") or ""), str(config.get("model") or "?"), "on", data]
+    name = " ".join(p for p in parts if p) + ("" if labels in ("fer", None) else f", {labels} labels")
+    try:
+        started = datetime.strptime(Path(run_dir).name[:15], "%Y%m%d-%H%M%S")
+        name += f" ({started:%d %b %H:%M})"
+    except ValueError:
+        pass
+    return name
 
 
 def _remove_orphans(run_dir):
@@ -332,8 +348,12 @@ def delete_run(run_dir, *, root=None):
 
 # ---- progress, for a live display ----
 
-def progress(status, *, now=None):
+def progress(status, *, now=None, stopping=False):
     """What a progress bar needs, from status.json: fraction done, a caption, and an ETA.
+
+    The time left comes from the median time of recent steps (written by the training
+    process), not from the elapsed time, which includes loading data and tracing the first,
+    much slower steps. `stopping`: a stop was requested and the run is winding down.
 
     Returns:
         dict with fraction (0-1), epoch (1-based, current), epochs, batch, steps,
@@ -345,14 +365,19 @@ def progress(status, *, now=None):
     heartbeat = _number(status.get("heartbeat"))
     if status.get("state") == RUNNING and heartbeat:
         elapsed += max(0.0, (now or time.time()) - heartbeat)
-    done_steps = epoch * steps + batch
-    total_steps = epochs * steps
+    done_steps, total_steps = epoch * steps + batch, epochs * steps
     fraction = min(1.0, done_steps / total_steps) if total_steps else 0.0
+    step_seconds = _number(status.get("step_seconds"))
+    eta = None
+    if done_steps:
+        eta = (step_seconds * (total_steps - done_steps) if step_seconds
+               else elapsed / done_steps * (total_steps - done_steps))
     if status.get("state") == FINISHED:
         fraction = 1.0  # early stopping ends before the planned epochs; the run is still complete
-    eta = elapsed / done_steps * (total_steps - done_steps) if done_steps else None
     phase = status.get("phase", "")
-    if status.get("state") != RUNNING:
+    if status.get("state") == RUNNING and stopping:
+        caption, eta = "stopping… the current batch ends, then the best epoch is evaluated", None
+    elif status.get("state") != RUNNING:
         done = int(_number(status.get("epochs_done")) or epoch)
         caption = f"{status.get('state')}: {done} epoch{'' if done == 1 else 's'}"
     elif phase != "training":

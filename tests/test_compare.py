@@ -3,7 +3,7 @@
 import pandas as pd
 
 from emotion_core import runs
-from emotion_core.compare import per_class_table, runs_table
+from emotion_core.compare import mixed_test_sets, per_class_table, runs_table, describe_test_set
 from emotion_core.labels import EMOTIONS
 
 
@@ -19,3 +19,12 @@ def test_runs_table_and_per_class_table(tmp_path):
     assert (row["epochs"], row["best val accuracy"], row["test accuracy"], row["training time (min)"]) == (2, 0.5, 0.45, 2.0)
     table = per_class_table({"a": report})
     assert table.loc["Sad", ("a", "recall")] == 0.2 and isinstance(table.columns, pd.MultiIndex)
+
+
+def test_describe_test_sets_and_a_warning_when_runs_were_tested_on_different_faces():
+    fer = {"data": "/home/t/fer2013/test (3589 images)", "n": 3589}
+    synthetic = {"data": "synthetic faces (test, 700 drawn faces)", "n": 700}
+    assert describe_test_set(fer) == "fer2013/test, 3,589 faces"
+    assert describe_test_set(synthetic) == "synthetic test, 700 faces"
+    assert mixed_test_sets([fer, dict(fer)]) == []
+    assert mixed_test_sets([fer, synthetic, None]) == ["fer2013/test, 3,589 faces", "synthetic test, 700 faces"]

@@ -173,3 +173,27 @@ def test_predictions_for_predicts_once_with_progress_when_nothing_is_saved(tmp_p
     _, got = predictions_for(str(tmp_path), "unused", dataset=data, load_model=lambda ref: ConstantModel(),
                              progress=lambda done, total: calls.append((done, total)))
     assert got.shape == (3, 7) and (got.argmax(axis=1) == HAPPY).all() and calls[-1] == (3, 3)
+
+
+def test_predictions_are_kept_on_disk_so_a_restart_does_not_redo_them(tmp_path):
+    from emotion_core.data import load_data
+    from emotion_core.mistakes import predictions_for
+    from emotion_core.models import build_model
+
+    model_file = tmp_path / "m.keras"
+    build_model("cnn_3blocks").save(model_file)
+    calls = []
+
+    def counting_load(ref):
+        from emotion_core.models.io import load_model
+
+        calls.append(ref)
+        return load_model(ref)
+
+    dataset = load_data("synthetic", split="test")
+    _, first = predictions_for(str(model_file), "synthetic", dataset=dataset, load_model=counting_load)
+    _, again = predictions_for(str(model_file), "synthetic", dataset=dataset, load_model=counting_load)
+    assert len(calls) == 1 and np.array_equal(first, again)  # the second call read them from disk
+    build_model("cnn_3blocks").save(model_file)  # a new model in the same file: predicted afresh
+    predictions_for(str(model_file), "synthetic", dataset=dataset, load_model=counting_load)
+    assert len(calls) == 2

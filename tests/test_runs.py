@@ -75,3 +75,20 @@ def test_json_is_written_strictly_so_every_reader_can_parse_it(tmp_path):
         "epoch": 1, "loss": None, "val_loss": None, "accuracy": 0.5}
     assert runs.read_metrics(tmp_path) == [{"epoch": 1, "accuracy": 0.5}]
     assert runs.read_json(tmp_path / runs.STATUS) == {"state": "failed", "best": None}
+
+
+def test_time_left_comes_from_recent_step_times_not_from_the_slow_start():
+    # 60 s elapsed for 15 steps (most of it loading and tracing), but a step now takes 0.5 s
+    status = {"state": "running", "phase": "training", "epochs": 4, "steps_per_epoch": 10, "epoch": 1,
+              "batch": 5, "elapsed_seconds": 60.0, "heartbeat": 100.0, "step_seconds": 0.5}
+    assert runs.progress(status, now=100.0)["eta_s"] == 0.5 * 25
+    stopping = runs.progress(status, now=100.0, stopping=True)
+    assert stopping["caption"].startswith("stopping…") and stopping["eta_s"] is None
+
+
+def test_batch_rows_are_read_apart_from_epoch_rows(tmp_path):
+    runs.append_metrics(tmp_path, {"step": 1, "epoch_progress": 0.01, "loss": 2.0, "accuracy": 0.1})
+    runs.append_metrics(tmp_path, {"step": 40, "epoch_progress": 0.4, "loss": 1.8, "accuracy": 0.2})
+    runs.append_metrics(tmp_path, {"epoch": 1, "loss": 1.7, "val_accuracy": 0.3})
+    assert [r["step"] for r in runs.read_metrics(tmp_path, batches=True)] == [1, 40]
+    assert runs.read_metrics(tmp_path) == [{"epoch": 1, "loss": 1.7, "val_accuracy": 0.3}]

@@ -1,7 +1,9 @@
 """Small Keras callbacks, one concern each: stop on request, record into the run folder, and
 a terminal progress bar. The run folder is the app's message bus; runs.py owns its files."""
 
+import statistics
 import time
+from collections import deque
 
 import keras
 import numpy as np
@@ -11,6 +13,8 @@ from emotion_core import runs
 from emotion_core.models.io import save_model_atomic
 
 STATUS_EVERY_S = 1.0  # how often batch progress is written; often enough for a live progress bar
+BATCH_ROW_EVERY_S = 3.0  # how often a batch-level metrics row is appended: curves move within seconds
+STEP_WINDOW = 50  # recent steps whose median time estimates the time left (the first, traced steps are slow)
 
 
 class StopOnRequest(keras.callbacks.Callback):
@@ -26,8 +30,8 @@ class StopOnRequest(keras.callbacks.Callback):
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """Appends a metrics line per epoch, keeps the best model by val_accuracy, and
-    heartbeats batch progress into status.json."""
+    """Appends a metrics line per epoch (and a batch-level row every few seconds), keeps the
+    best model by val_accuracy, and heartbeats batch progress and step time into status.json."""
 
     def __init__(self, run_dir, *, epochs, steps_per_epoch, n_train, n_val):
         super().__init__()
@@ -36,7 +40,9 @@ class RunRecorder(keras.callbacks.Callback):
         self.best_val_accuracy = None
         self.epochs_done = 0
         self.diverged = False  # the loss became NaN or infinite: nothing more can be learnt
-        self._started = self._epoch_started = self._last_status = time.time()
+        self._started = self._epoch_started = self._last_status = self._step_started = time.time()
+        self._next_batch_row = 0.0  # the first batch gets a row at once
+        self._step_seconds = deque(maxlen=STEP_WINDOW)
 
     def on_train_begin(self, logs=None):
         self._started = time.time()
@@ -46,12 +52,25 @@ class RunRecorder(keras.callbacks.Callback):
         self._epoch_started = time.time()
         self._write_status(epoch=epoch, batch=0)
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self._step_started = time.time()
+
     def on_train_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
+        now = time.time()
+        self._step_seconds.append(now - self._step_started)
+        logs = logs or {}
+        loss = logs.get("loss")
         if loss is not None and not np.isfinite(float(loss)):
             self.diverged = True
             self.model.stop_training = True
-        if time.time() - self._last_status >= STATUS_EVERY_S:
+        if now >= self._next_batch_row:
+            self._next_batch_row = now + BATCH_ROW_EVERY_S
+            steps = self.progress["steps_per_epoch"]
+            runs.append_metrics(self.run_dir, {
+                "step": self.epochs_done * steps + batch + 1, "epoch_progress": self.epochs_done + (batch + 1) / steps,
+                # Keras reports the running mean over the epoch so far: already smooth
+                **{k: float(logs[k]) for k in ("loss", "accuracy") if k in logs}, "time": now})
+        if now - self._last_status >= STATUS_EVERY_S:
             self._write_status(epoch=self.epochs_done, batch=batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -73,8 +92,9 @@ class RunRecorder(keras.callbacks.Callback):
 
     def _write_status(self, *, epoch, batch):
         self._last_status = time.time()
+        step_seconds = statistics.median(self._step_seconds) if self._step_seconds else None
         runs.write_status(self.run_dir, runs.RUNNING, phase="training", epoch=epoch, batch=batch,
-                          elapsed_seconds=time.time() - self._started,
+                          elapsed_seconds=time.time() - self._started, step_seconds=step_seconds,
                           best_val_accuracy=self.best_val_accuracy, **self.progress)
 
 

@@ -30,14 +30,16 @@ from emotion_core.training.callbacks import RunRecorder, StopOnRequest
 from emotion_core.training.precision import dtype_policy, resolve_precision
 
 
-def start_run(config, *, root=None):
+def start_run(config, *, root=None, recipe=None):
     """Check `config`, then create its run folder (config.json first) without training yet.
 
-    Every check comes first, so a refused config leaves no folder behind.
+    Every check comes first, so a refused config leaves no folder behind. `recipe` (the
+    preset the settings started from) is recorded for the run's display name.
     """
     config.validate()
     get_spec(config.model)  # an unknown model fails here, before a folder exists
-    record = dict(config.to_dict(), versions=library_versions(), precision_used=resolve_precision(config.precision))
+    record = dict(config.to_dict(), versions=library_versions(), precision_used=resolve_precision(config.precision),
+                  recipe=recipe or "custom")
     return runs.create_run(record, root=root, model_name=config.model)
 
 
