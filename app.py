@@ -12,8 +12,14 @@ pages = [
 ]
 from app_pages._shared import PRESENTATION_CSS, PRESENTATION_KEY, QUIET_CSS  # noqa: E402
 
+if PRESENTATION_KEY not in st.session_state:  # a reload or a shared link keeps the mode (?present=1)
+    st.session_state[PRESENTATION_KEY] = st.query_params.get("present") == "1"
 with st.sidebar:
     st.toggle("Presentation mode", key=PRESENTATION_KEY,
               help="Large text and figures sized for a 1024x768 projector; stays on for this session.")
+if st.session_state[PRESENTATION_KEY]:
+    st.query_params["present"] = "1"
+else:
+    st.query_params.pop("present", None)
 st.html(QUIET_CSS + (PRESENTATION_CSS if st.session_state.get(PRESENTATION_KEY) else ""))
 st.navigation(pages).run()

@@ -63,7 +63,9 @@ def model_picker(key="model_ref", label="Model"):
 
 PRESENTATION_KEY = "presentation"  # the sidebar toggle in app.py; every page reads it
 # Streamlit sizes its text in rem: a larger root font scales every page for a projector.
-PRESENTATION_CSS = "<style>html { font-size: 21px; } .stMarkdown p, .stCaption { line-height: 1.4; }</style>"
+# Its padding is in rem too, so it is narrowed again: the confusion matrix needs the width.
+PRESENTATION_CSS = ("<style>html { font-size: 21px; } "
+                    "[data-testid='stMainBlockContainer'] { padding-left: 1rem; padding-right: 1rem; }</style>")
 # Streamlit's own "Running..." indicator flickers on every 2-s poll of a live view and its Stop
 # stops nothing of a training; the app's Stop button is the one that does.
 QUIET_CSS = '<style>[data-testid="stStatusWidget"] { visibility: hidden; }</style>'

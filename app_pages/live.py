@@ -21,9 +21,9 @@ def options_form():
     """Model and display options; returns (model reference or None, show_heatmaps, tta, min_face)."""
     ref = model_picker(key="live_model")
     c1, c2, c3 = st.columns(3)
-    show_heatmaps = c1.toggle("Grad-CAM overlay", value=True, key="live_gradcam",
+    show_heatmaps = c1.toggle("Grad-CAM", value=True, key="live_gradcam",
                               help="colour what pushed the model to its answer")
-    tta = c2.toggle("Mirror average (TTA)", value=False, key="live_tta",
+    tta = c2.toggle("Mirror (TTA)", value=False, key="live_tta",
                     help="also classify the mirrored face and average")
     small = c3.toggle("Small faces", value=False, key="live_small_faces",
                       help="also look for faces down to 5% of the photo's shorter side "

@@ -88,10 +88,13 @@ def transfer_form(base, k):
     return {"transfer_mode": mode, "unfreeze": int(unfreeze), "weights": weights, "input_size": int(input_size)}
 
 
+WATCH_KEY = "train_run_select"  # the run the live view follows (Start sets it to the new run)
+
+
 def watched_run(infos):
-    """The run the live view follows: the one this tab started, else the newest running, else the newest."""
+    """The run the live view follows: the one chosen or started here, else the newest running, else the newest."""
     by_path = {str(i.path): i for i in infos}
-    wanted = st.session_state.get("train_watch_run")
+    wanted = st.session_state.get(WATCH_KEY)
     if wanted in by_path:
         return by_path[wanted]
     running = [i for i in infos if i.state == runs.RUNNING]
@@ -108,8 +111,8 @@ def live_view():
     current = watched_run(infos)
     paths = [str(i.path) for i in infos]
     names = {str(i.path): i.name for i in infos}  # labels must not change while a run runs
-    choice = st.selectbox("Run", paths, index=paths.index(str(current.path)), format_func=names.get)
-    st.session_state["train_watch_run"] = choice
+    st.session_state[WATCH_KEY] = str(current.path)
+    choice = st.selectbox("Run", paths, format_func=names.get, key=WATCH_KEY)
     info = runs.load_run(choice)
     status = info.status
     stopping = info.state == runs.RUNNING and runs.stop_requested(info.path)
@@ -146,7 +149,7 @@ def train_tab():
         with start:
             if st.button("Start training", type="primary", icon=":material/play_arrow:"):
                 try:
-                    st.session_state["train_watch_run"] = str(launch_training(config, recipe=recipe))
+                    st.session_state[WATCH_KEY] = str(launch_training(config, recipe=recipe))
                     st.toast("Training started in its own process.")
                 except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
                     show_error(error)

@@ -80,10 +80,11 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None, large=Fal
         matrix: ints (7, 7), rows true, columns predicted.
         normalise: show each row as fractions of its true class.
         selected: optional (true, predicted) cell to outline.
-        large: bigger text, for a projector. Either way the figure stays under 570 px wide,
-            the main column of a 1024x768 screen with the sidebar open.
+        large: bigger text, for a projector. Either way the figure fits the main column of
+            a 1024x768 screen with the sidebar open (556 px; 632 px in presentation mode,
+            whose page padding is narrower).
     """
-    cell, gap, font = (40, 12, 16) if large else (40, 8, 13)
+    cell, gap, font = (40, 16, 15) if large else (40, 8, 13)
     matrix = np.asarray(matrix, dtype=float)
     rows = matrix.sum(axis=1, keepdims=True)
     values = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0) if normalise else matrix
@@ -95,13 +96,14 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None, large=Fal
         x=[names[p] for p in pred_idx.ravel()], y=[names[t] for t in true_idx.ravel()], mode="markers+text",
         text=text, textfont=dict(size=font, color=["white" if s > 0.5 else "black" for s in shade.ravel()]),
         marker=dict(symbol="square", size=cell, color=values.ravel(), colorscale="Blues", showscale=True,
+                    colorbar=dict(thickness=14),
                     line=dict(width=[3 if selected == (t, p) else 0 for t, p in zip(true_idx.ravel(), pred_idx.ravel())],
                               color="#ff7f0e")),
         customdata=np.stack([true_idx.ravel(), pred_idx.ravel()], axis=1),
         hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
     fig.update_xaxes(title_text="predicted", categoryorder="array", categoryarray=names, side="top")
     fig.update_yaxes(title_text="true", categoryorder="array", categoryarray=names[::-1])
-    side = len(EMOTIONS) * (cell + gap) + 200  # the cells with gaps, the labels and the colour bar
+    side = len(EMOTIONS) * (cell + gap) + (240 if large else 220)  # cells with gaps, labels, colour bar
     fig.update_layout(height=side - 60, width=side, margin=dict(t=70, l=90, r=20, b=20), plot_bgcolor="white",
                       clickmode="event+select", dragmode=False, font=dict(size=font))
     fig.update_xaxes(tickangle=0)

@@ -69,3 +69,65 @@ def test_start_a_run_and_watch_the_curves(app_url, tmp_path):
         print(f"first plotted epoch {first_epoch_s:.0f}s after Start")
         assert page.locator(".js-plotly-plot").count() >= 1
         browser.close()
+
+
+BOXES_JS = "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, e.textContent]; })"
+
+
+def _overlapping(boxes):
+    """Pairs of text boxes (x, y, w, h, text) that overlap by more than a pixel."""
+    return [(a[4], b[4]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+            if min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]) > 1 and min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]) > 1]
+
+
+@pytest.mark.parametrize("presentation", [False, True], ids=["normal", "presentation"])
+def test_the_confusion_matrix_is_readable_and_clickable_at_1024x768(app_url, tmp_path, presentation):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1024, "height": 768})  # a classroom projector, sidebar open
+        page.goto(f"{app_url}/mistakes", wait_until="networkidle")
+        if presentation:
+            page.get_by_text("Presentation mode").click()
+        matrix = page.locator(".js-plotly-plot").first
+        matrix.locator(".scatterlayer .textpoint text").nth(48).wait_for(timeout=180_000)
+        page.wait_for_timeout(1500)
+        cells = matrix.locator(".scatterlayer .textpoint text").evaluate_all(BOXES_JS)
+        ticks = matrix.locator(".xtick text").evaluate_all(BOXES_JS)
+        assert len(cells) == 49 and len(ticks) == 7
+        assert _overlapping(cells) == [] and _overlapping(ticks) == [], (_overlapping(cells), _overlapping(ticks))
+        page.screenshot(path=str(shots / f"mistakes_1024_{'presentation' if presentation else 'normal'}.png"),
+                        full_page=True)
+        # a click where a person would click: the centre of the marker of true fear (2), predicted sad (5)
+        marker = matrix.locator(".scatterlayer .points path").nth(2 * 7 + 5)
+        marker.scroll_into_view_if_needed()
+        box = marker.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.get_by_role("heading", name="True fear, predicted sad").wait_for(timeout=60_000)
+        browser.close()
+
+
+def test_every_page_in_presentation_mode_at_projector_sizes(app_url, tmp_path):
+    """Screenshots for a person to look at (saved to $EMOTION_SCREENSHOTS); fails only if a page errors."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        for width, height in ((1024, 768), (1280, 720)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            for name, path, ready in (("home", "", "One face per emotion"), ("train", "/train", "Start training"),
+                                      ("mistakes", "/mistakes", "Most confused pairs"), ("live", "/live", "Upload photos")):
+                page.goto(f"{app_url}{path}?present=1", wait_until="networkidle")  # as a shared link would
+                page.get_by_text(ready).first.wait_for(timeout=180_000)
+                page.wait_for_timeout(1500)
+                assert page.locator("[data-testid='stException']").count() == 0, name
+                page.screenshot(path=str(shots / f"{name}_{width}x{height}_presentation.png"))
+            page.close()
+        browser.close()

@@ -78,3 +78,47 @@ def test_stop_ends_a_run_as_stopped_with_a_model():
     [b for b in at.button if b.label == "Stop"][0].click().run()
     assert wait_for_state(info.path, {runs.STOPPED, runs.FAILED}) == runs.STOPPED
     assert runs.has_model(info.path)
+
+
+def test_batch_rows_draw_curves_before_the_first_epoch_ends():
+    run_dir = runs.create_run({"data": "synthetic", "model": "seed_cnn"}, model_name="seed_cnn")
+    runs.write_status(run_dir, runs.RUNNING, phase="training", epochs=5, steps_per_epoch=10, epoch=0, batch=4)
+    runs.append_metrics(run_dir, {"step": 1, "epoch_progress": 0.1, "loss": 2.1, "accuracy": 0.12})
+    runs.append_metrics(run_dir, {"step": 4, "epoch_progress": 0.4, "loss": 1.9, "accuracy": 0.2})
+    at = run_page()
+    import json
+
+    (chart,) = at.get("plotly_chart")
+    traces = json.loads(chart.proto.spec)["data"]
+    within = [t for t in traces if t["name"].endswith("training (within epochs)")]
+    assert [t["x"] for t in within] == [[0.1, 0.4], [0.1, 0.4]]
+
+
+def test_a_stop_click_is_recorded_in_its_callback_and_the_run_shows_stopping():
+    run_dir = runs.create_run({"data": "synthetic", "model": "seed_cnn"}, model_name="seed_cnn")
+    runs.write_status(run_dir, runs.RUNNING, phase="training", epochs=5, steps_per_epoch=10, epoch=1, batch=3)
+    at = run_page()
+    [b for b in at.button if b.label == "Stop"][0].click().run()
+    assert runs.stop_requested(run_dir)  # written by the click's callback, before the rerun
+    (stopping,) = [b for b in at.button if b.label == "Stopping…"]
+    assert stopping.disabled and at.get("progress")[0].proto.text.startswith("stopping…")
+
+
+def test_a_second_start_is_refused_while_a_training_runs(monkeypatch):
+    busy = runs.create_run({"data": "synthetic", "model": "seed_cnn", "recipe": "demo"}, model_name="seed_cnn")
+    runs.write_status(busy, runs.RUNNING, phase="training")
+    at = run_page()
+    [b for b in at.button if b.label == "Start training"][0].click().run()
+    assert not at.exception and len(runs.list_runs()) == 1  # nothing new was started
+    (error,) = at.error
+    assert "is still training, and this server runs 1 training(s) at a time" in error.value
+
+
+def test_accuracies_say_which_test_set_they_were_measured_on():
+    run_dir = runs.create_run({"data": "synthetic", "model": "seed_cnn", "recipe": "demo"}, model_name="seed_cnn")
+    runs.save_evaluation(run_dir, {"accuracy": 0.387, "macro_f1": 0.2, "n": 700,
+                                   "data": "synthetic faces (test, 700)"}, names=[], labels=[], probabilities=[])
+    runs.write_status(run_dir, runs.FINISHED, epochs_done=2)
+    at = run_page()
+    assert any("Accuracy on synthetic test, 700 faces: **38.7%**" in i.value for i in at.info)
+    assert any(o.startswith("demo seed_cnn on synthetic (") for o in at.selectbox(key="train_run_select").options)
