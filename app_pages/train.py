@@ -15,12 +15,11 @@ from emotion_core.training.launch import launch_training
 from app_pages._shared import data_source_picker, plain, show_error, show_figure
 
 PRESET_HELP = {
-    "demo": "about a minute: a slice of the data, a few epochs — curves move at once",
+    "demo": "1-2 minutes: a slice of the data, a few epochs; curves move within seconds",
     "study": "the study's recipe: its CNN, class weights, its augmentation, up to 60 epochs",
     "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16",
 }
-PRECISION_LABELS = {"auto": "auto (bfloat16 where the CPU has it)", "float32": "float32",
-                    "mixed_bfloat16": "mixed bfloat16"}
+PRECISION_LABELS = {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"}
 LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)"}
 IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
 

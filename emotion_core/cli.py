@@ -11,29 +11,14 @@ import json
 import os
 import sys
 
+from emotion_core.quiet import silenced_stderr
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow with stderr closed: its C++ start-up lines ("oneDNN custom operations
-    are on", absl's warning) bypass every logging setting. Errors still surface: an exception
-    is raised after stderr is back."""
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import keras  # noqa: F401
-        import tensorflow as tf
-
-        tf.constant(0) + 0  # the first operation prints its own line; let it print here
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-# TensorFlow's C++ start-up lines (oneDNN notes, absl warnings) are not ours to print;
-# EMOTION_TF_LOGS=1 brings them back for debugging.
-if not os.environ.get("EMOTION_TF_LOGS"):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    _import_tensorflow_quietly()
+# TensorFlow's C++ start-up lines (oneDNN notes, absl warnings) are not ours to print: they
+# come while it is imported, which happens here with stderr silenced (see quiet.py).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+with silenced_stderr():
+    import keras  # noqa: E402, F401
+    import tensorflow  # noqa: E402, F401
 
 from emotion_core.config import PRESETS, TRAIN_FLAGS, config_from_flags  # noqa: E402
 from emotion_core.errors import ConfigError, EmotionCoreError, ImageError, RunError  # noqa: E402

@@ -21,7 +21,7 @@ def model_file(tmp_path_factory):
 
 @pytest.fixture
 def photo(tmp_path):
-    """A PNG with two drawn faces side by side (the cascade finds both, see test_faces)."""
+    """A PNG with two drawn faces side by side (the detector finds both, see test_faces)."""
     images, _, _ = synthetic_faces(14, seed=0)
     canvas = np.full((400, 620), 140, np.uint8)
     for i, face in enumerate(images[:2]):
