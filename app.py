@@ -1,5 +1,8 @@
 """Entry point: `streamlit run app.py`. A picture frame that routes to the pages."""
 
+# streamlit-webrtc (the Live page's video) loads libsrtp, which crashes the process when it is
+# loaded after TensorFlow (their bundled crypto libraries clash); loaded first, both work.
+import streamlit_webrtc  # noqa: F401  (keep above every import that loads TensorFlow)
 import streamlit as st
 
 st.set_page_config(page_title="Emotion recognition from faces", page_icon=":material/sentiment_satisfied:", layout="wide")

@@ -3,6 +3,10 @@
 Uploaded and webcam images are decoded in memory only: never written to disk or logged.
 """
 
+import json
+import os
+
+import streamlit_webrtc  # noqa: F401  (before TensorFlow: see app.py)
 import streamlit as st
 
 from emotion_core.errors import EmotionCoreError
@@ -11,7 +15,8 @@ from emotion_core.photos.analyse import analyse_photo
 from emotion_core.photos.annotate import annotate
 from emotion_core.photos.decode import decode_image
 from emotion_core.photos.faces import MIN_FACE_FRACTION, MIN_FACE_PIXELS, SMALL_FACE_FRACTION
-from emotion_core.plots import probability_bars
+from emotion_core.photos.video import LiveAnalyser
+from emotion_core.plots import emotion_strip_chart, probability_bars
 from app_pages._shared import explainer_for, model_picker, plain, show_error, show_figure
 
 MAX_FILES = 12
@@ -31,21 +36,20 @@ def options_form():
     return ref, show_heatmaps, tta, SMALL_FACE_FRACTION if small else MIN_FACE_FRACTION
 
 
-def photos_form():
-    """(name, bytes) for each photo the user gave, from the uploader or the webcam."""
-    upload, webcam = st.tabs([":material/upload: Upload photos", ":material/photo_camera: Webcam snapshot"])
-    photos = []
-    with upload:
-        files = st.file_uploader("Photos (JPEG, PNG, WebP)", type=["jpg", "jpeg", "png", "webp"],
-                                 accept_multiple_files=True, key="live_uploads")
-        if len(files or []) > MAX_FILES:
-            st.warning(f"Showing the first {MAX_FILES} of {len(files)} photos.")
-        photos += [(f.name, f.getvalue()) for f in (files or [])[:MAX_FILES]]
-    with webcam:
+SOURCES = {"upload": ":material/upload: Upload photos", "snapshot": ":material/photo_camera: Webcam snapshot",
+           "video": ":material/videocam: Live video"}
+
+
+def photos_form(source):
+    """(name, bytes) for each photo the user gave, from the uploader or a webcam snapshot."""
+    if source == "snapshot":
         snapshot = st.camera_input("Take a snapshot", key="live_webcam")
-        if snapshot is not None:
-            photos.insert(0, ("webcam snapshot", snapshot.getvalue()))
-    return photos
+        return [("webcam snapshot", snapshot.getvalue())] if snapshot is not None else []
+    files = st.file_uploader("Photos (JPEG, PNG, WebP)", type=["jpg", "jpeg", "png", "webp"],
+                             accept_multiple_files=True, key="live_uploads")
+    if len(files or []) > MAX_FILES:
+        st.warning(f"Showing the first {MAX_FILES} of {len(files)} photos.")
+    return [(f.name, f.getvalue()) for f in (files or [])[:MAX_FILES]]
 
 
 def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
@@ -73,19 +77,70 @@ def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
             show_figure(probability_bars(result.probabilities), key=f"live_bars_{index}_{number}")
 
 
-st.title("Live")
-st.caption("Every face in a photo, its emotion probabilities, and where the model looked. "
-           "Photos stay in memory: nothing is saved.")
-ref, show_heatmaps, tta, min_face = options_form()
-photos = photos_form()
-if ref is not None and photos:
+def ice_servers():
+    """WebRTC's ICE servers: none by default, which is all that localhost and a school network
+    where browser and server see each other need; EMOTION_ICE_SERVERS (JSON, e.g.
+    '[{"urls": ["stun:stun.example.org:3478"]}]') adds STUN/TURN for anything farther."""
     try:
-        explainer = explainer_for(ref)
-    except EmotionCoreError as error:
-        show_error(error)
-        st.stop()
-    for index, (name, data) in enumerate(photos):
-        with st.container(border=True):
-            show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta, min_face=min_face)
-elif ref is not None:
-    st.info("Upload a photo of a face (or a group) or take a webcam snapshot.")
+        servers = json.loads(os.environ.get("EMOTION_ICE_SERVERS", "[]"))
+    except ValueError:
+        servers = []
+    return {"iceServers": servers if isinstance(servers, list) else []}
+
+
+def video_panel(explainer, *, show_heatmaps):
+    """The webcam as a mirror: boxes, labels and Grad-CAM on every frame, and a strip chart."""
+    import av
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    analyser = st.session_state.get("live_analyser")
+    if analyser is None or analyser.explainer is not explainer:
+        analyser = st.session_state["live_analyser"] = LiveAnalyser(explainer)
+    analyser.heatmaps = show_heatmaps
+    analyser.paused = st.toggle("Pause", key="live_pause", help="freeze the picture and the chart")
+
+    def on_frame(frame):  # runs on the video thread: no st.* calls here
+        return av.VideoFrame.from_ndarray(analyser.process(frame.to_ndarray(format="bgr24")), format="bgr24")
+
+    video, chart = st.columns([3, 2])
+    with video:
+        webrtc_streamer(key="live_video", mode=WebRtcMode.SENDRECV, video_frame_callback=on_frame,
+                        media_stream_constraints={"video": True, "audio": False}, rtc_configuration=ice_servers())
+    with chart:
+        strip_chart(analyser)
+
+
+@st.fragment(run_every=1)
+def strip_chart(analyser):
+    """The largest face's emotions over the last 30 seconds, smoothed; redrawn every second."""
+    seconds, probabilities = analyser.history()
+    if len(seconds):
+        show_figure(emotion_strip_chart(seconds, probabilities), key="live_strip")
+    else:
+        st.caption("Press START and look at the camera: the chart of the largest face's emotions fills here.")
+
+
+st.title("Live")
+st.caption("Every face in a photo or in the webcam's video, its emotion probabilities, and where the model "
+           "looked. Photos and frames stay in memory: nothing is saved.")
+ref, show_heatmaps, tta, min_face = options_form()
+# One source at a time (not tabs, which would draw all three): the camera is only asked for
+# when a snapshot or the video is chosen.
+source = st.segmented_control("Source", list(SOURCES), format_func=SOURCES.get, default="upload",
+                              key="live_source", label_visibility="collapsed") or "upload"
+if ref is None:
+    st.stop()
+try:
+    explainer = explainer_for(ref)
+except EmotionCoreError as error:
+    show_error(error)
+    st.stop()
+if source == "video":
+    video_panel(explainer, show_heatmaps=show_heatmaps)
+    st.stop()
+photos = photos_form(source)
+for index, (name, data) in enumerate(photos):
+    with st.container(border=True):
+        show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta, min_face=min_face)
+if not photos:
+    st.info("Upload a photo of a face (or a group), take a webcam snapshot, or switch to the live video.")

@@ -126,6 +126,23 @@ def per_class_metrics(reports, *, metric="f1-score"):
     return fig
 
 
+def emotion_strip_chart(seconds, probabilities, *, span=30.0):
+    """Each emotion's probability over the last `span` seconds, one line per emotion.
+
+    Args:
+        seconds: float (n,), times relative to now (negative: the past).
+        probabilities: float (n, 7) in canonical order.
+    """
+    fig = go.Figure()
+    probabilities = np.asarray(probabilities)
+    for c, emotion in enumerate(EMOTIONS):
+        fig.add_trace(go.Scatter(x=list(np.asarray(seconds, float)), y=list(probabilities[:, c].astype(float)),
+                                 mode="lines", name=emotion.capitalize(), line=dict(color=EMOTION_COLOURS[emotion], width=3)))
+    fig.update_layout(xaxis=dict(range=[-span, 0], title="seconds ago"), yaxis=dict(range=[0, 1], tickformat=".0%"),
+                      height=300, margin=dict(t=20, b=40, l=10, r=10), legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
 def probability_bars(probabilities, *, height=230):
     """Horizontal bars of the 7 probabilities of one face. probabilities: floats (7,) in canonical order."""
     probabilities = [float(p) for p in probabilities]

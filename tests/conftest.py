@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import streamlit_webrtc  # noqa: F401  (before TensorFlow, as app.py does: libsrtp crashes when loaded after it)
 import cv2
 import numpy as np
 import pytest

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -131,3 +133,83 @@ def test_every_page_in_presentation_mode_at_projector_sizes(app_url, tmp_path):
                 page.screenshot(path=str(shots / f"{name}_{width}x{height}_presentation.png"))
             page.close()
         browser.close()
+
+
+def _y4m(path, frames, fps=15):
+    """Write BGR frames (all one size, even sides) as a Y4M video, what Chromium's fake camera plays."""
+    height, width = frames[0].shape[:2]
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            out.write(b"FRAME\n" + cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420).tobytes())
+
+
+def _camera_frames():
+    """30 frames of a face for the fake camera: a shared photo when there is one, else a drawn face."""
+    from conftest import PHOTOS_DIR
+
+    photo = PHOTOS_DIR / "img2.jpg"
+    if photo.is_file():
+        image = cv2.imread(str(photo))
+        scale = min(640 / image.shape[1], 480 / image.shape[0])
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        frame = np.zeros((480, 640, 3), np.uint8)
+        top, left = (480 - image.shape[0]) // 2, (640 - image.shape[1]) // 2
+        frame[top:top + image.shape[0], left:left + image.shape[1]] = image
+    else:
+        from emotion_core.data.synthetic import synthetic_faces
+
+        face = cv2.resize(synthetic_faces(14, seed=0)[0][3], (240, 240), interpolation=cv2.INTER_CUBIC)
+        frame = np.full((480, 640, 3), 120, np.uint8)
+        frame[120:360, 200:440] = face[..., None]
+    return [np.roll(frame, shift, axis=1) for shift in range(0, 30, 2)] * 2  # a little movement
+
+
+def test_live_video_draws_boxes_and_the_strip_chart_moves(tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    video = tmp_path / "camera.y4m"
+    _y4m(video, _camera_frames())
+    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
+         f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env=dict(os.environ, EMOTION_RUNS_DIR=str(tmp_path / "runs")),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            deadline = time.time() + 60
+            while True:  # the server may still be starting
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/live", wait_until="networkidle")
+                    break
+                except sync_api.Error:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(1)
+            page.get_by_role("radio", name="Live video").click()
+            frame = page.frame_locator("iframe[title*='streamlit_webrtc']")
+            frame.get_by_role("button", name="START").click(timeout=120_000)
+            playing = frame.locator("video")
+            playing.wait_for(timeout=60_000)
+            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=120_000)
+            count = "() => document.querySelector('.js-plotly-plot').data[0].x.length"
+            first = page.evaluate(count)
+            page.wait_for_timeout(4000)
+            later = page.evaluate(count)
+            picture = cv2.imdecode(np.frombuffer(playing.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+            page.screenshot(path=str(shots / "live_video.png"), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    amber = np.abs(picture.astype(int) - np.array([0, 191, 255])).max(axis=2) < 60  # BGR, after video coding
+    assert amber.sum() > 300, "no face box drawn on the video"
+    assert later > first > 0, (first, later)  # the strip chart gains points as frames are analysed

@@ -1,6 +1,10 @@
-"""Drawing the results of `analyse_photo` onto the photo: a box and a label per face."""
+"""Drawing the results of `analyse_photo` onto the photo: a box and a label per face, and,
+for live video, each face's Grad-CAM map where its crop was taken."""
 
 import cv2
+import numpy as np
+
+from emotion_core.photos.faces import CROP_MARGIN, crop_square
 
 BOX_COLOUR = (255, 191, 0)  # RGB amber: readable on skin, hair and most backgrounds
 LABEL_FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -18,6 +22,25 @@ def annotate(image_bgr, results):
         label = f"{number} {result.emotion} {result.probabilities.max():.0%}"
         _draw_label(image, label, str(number), x, y, w, scale, thickness)
     return image
+
+
+def draw_heatmaps(image_bgr, results, *, alpha=0.45):
+    """Blend each face's Grad-CAM map (jet colours) over the square its crop was cut from.
+
+    Args:
+        image_bgr: uint8 (H, W, 3), drawn on in place and returned.
+        results: FaceResults with heatmaps (those without are skipped).
+    """
+    for result in results:
+        if result.heatmap is None:
+            continue
+        x0, y0, x1, y1 = crop_square(result.box, image_bgr.shape[:2], margin=CROP_MARGIN)
+        heat = cv2.resize((np.clip(result.heatmap, 0, 1) * 255).astype(np.uint8), (x1 - x0, y1 - y0),
+                          interpolation=cv2.INTER_LINEAR)
+        colour = cv2.applyColorMap(heat, cv2.COLORMAP_JET)
+        patch = image_bgr[y0:y1, x0:x1]
+        image_bgr[y0:y1, x0:x1] = cv2.addWeighted(colour, alpha, patch, 1 - alpha, 0)
+    return image_bgr
 
 
 def _draw_label(image, label, short_label, x, y, width, scale, thickness):

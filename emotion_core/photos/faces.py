@@ -194,7 +194,10 @@ def _iou(a, b):
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def crop_face(image_bgr, box, *, margin=0.1):
+CROP_MARGIN = 0.1  # room around a detected face in its crop, as a fraction of the box's larger side
+
+
+def crop_face(image_bgr, box, *, margin=CROP_MARGIN):
     """Crop one face the way FER2013 faces look: square, a little room around, gray, 48x48.
 
     Args:
@@ -204,7 +207,7 @@ def crop_face(image_bgr, box, *, margin=0.1):
     Returns:
         uint8 array (48, 48).
     """
-    x0, y0, x1, y1 = _square_around(box, margin, image_bgr.shape[:2])
+    x0, y0, x1, y1 = crop_square(box, image_bgr.shape[:2], margin=margin)
     patch = image_bgr[y0:y1, x0:x1]
     if patch.ndim == 3:
         patch = cv2.cvtColor(patch, cv2.COLOR_BGR2GRAY)
@@ -212,7 +215,7 @@ def crop_face(image_bgr, box, *, margin=0.1):
     return cv2.resize(patch, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_AREA)
 
 
-def _square_around(box, margin, shape):
+def crop_square(box, shape, *, margin=CROP_MARGIN):
     """(x0, y0, x1, y1) of a square around `box`, grown by `margin`, inside an image of `shape`.
 
     At a border the square is shifted inwards rather than shrunk, so the whole face stays in
