@@ -42,5 +42,9 @@ class WeightsUnavailableError(EmotionCoreError):
     """ImageNet weights could not be loaded (usually: no internet and nothing cached)."""
 
 
+class TrainingError(EmotionCoreError):
+    """Training could not go on, e.g. the loss became NaN (the run is marked failed with this message)."""
+
+
 class RunError(EmotionCoreError):
     """A run folder that cannot do what was asked (missing, still running, damaged...)."""

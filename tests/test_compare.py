@@ -11,11 +11,12 @@ def test_runs_table_and_per_class_table(tmp_path):
     run_dir = runs.create_run({"data": "synthetic", "model": "seed_cnn", "imbalance": "none"}, root=tmp_path)
     runs.append_metrics(run_dir, {"epoch": 1, "val_accuracy": 0.4})
     runs.append_metrics(run_dir, {"epoch": 2, "val_accuracy": 0.5})
-    report = {"accuracy": 0.45, "macro_f1": 0.3,
+    report = {"accuracy": 0.45, "macro_f1": 0.3, "crowd": {"accuracy": 0.61},
               "per_class": {e: {"precision": 0.1, "recall": 0.2, "f1-score": 0.3, "support": 4} for e in EMOTIONS}}
     runs.save_evaluation(run_dir, report, names=[], labels=[], probabilities=[])
     runs.write_status(run_dir, runs.FINISHED, train_seconds=120)
     row = runs_table(runs.list_runs(tmp_path)).iloc[0]
+    assert row["crowd accuracy"] == 0.61 and row["labels"] == "fer"  # both accuracies, side by side
     assert (row["epochs"], row["best val accuracy"], row["test accuracy"], row["training time (min)"]) == (2, 0.5, 0.45, 2.0)
     table = per_class_table({"a": report})
     assert table.loc["Sad", ("a", "recall")] == 0.2 and isinstance(table.columns, pd.MultiIndex)

@@ -20,7 +20,7 @@ from emotion_core.config import AugmentConfig, library_versions
 from emotion_core.data import Dataset, has_split, load_data
 from emotion_core.data.crowd import NO_MAJORITY, votes_for
 from emotion_core.data.prepare import balance_by_augmentation, class_weights, split_train_validation
-from emotion_core.errors import DataError, EmotionCoreError
+from emotion_core.errors import DataError, TrainingError
 from emotion_core.evaluation import evaluate, save_evaluation
 from emotion_core.labels import NUM_CLASSES
 from emotion_core.models import build_model, get_spec
@@ -69,7 +69,7 @@ def train(config, *, root=None, run_dir=None, callbacks=()):
     try:
         _train_into(run_dir, config, callbacks)
     except BaseException as error:
-        if isinstance(error, _Diverged):
+        if isinstance(error, TrainingError):  # its message says it all; no traceback needed
             runs.write_status(run_dir, runs.FAILED, error=str(error))
             raise
         runs.write_status(run_dir, runs.FAILED, error=f"{type(error).__name__}: {error}",
@@ -112,7 +112,7 @@ def _train_into(run_dir, config, extra_callbacks):
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, class_weight=weights,
                   callbacks=callbacks, verbose=0)
     if recorder.diverged:
-        raise _Diverged(f"the loss became NaN or infinite in epoch {recorder.epochs_done + 1}: the learning rate "
+        raise TrainingError(f"the loss became NaN or infinite in epoch {recorder.epochs_done + 1}: the learning rate "
                         f"({config.learning_rate}) is probably too high for this model")
     state = runs.STOPPED if runs.stop_requested(run_dir) else runs.FINISHED
     if not runs.has_model(run_dir):  # stopped before the first epoch ended
@@ -228,10 +228,6 @@ def _evaluate_best(run_dir, config):
     result, probabilities = evaluate(model, test)
     save_evaluation(run_dir, result, test, probabilities)
     return result
-
-
-class _Diverged(EmotionCoreError):
-    """Training produced NaN: the run is marked failed with a message about the learning rate."""
 
 
 def load_test_data(config):

@@ -10,7 +10,8 @@ the same on every machine.
 import contextlib
 from pathlib import Path
 
-PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+from emotion_core.config import PRECISIONS
+
 _BF16_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
