@@ -14,6 +14,7 @@ from emotion_core.mistakes import (
     cell_headline,
     cell_indices,
     cell_table,
+    face_name,
     filter_by_side,
     clicked_cell,
     gallery_pictures,
@@ -181,8 +182,8 @@ def gallery(dataset, probabilities, cell, ref, crowd, *, crowd_rows):
     columns = st.columns(per_row)
     for n, (i, picture) in enumerate(zip(shown, pictures)):
         with columns[n % per_row]:
-            st.image(picture, width="stretch",
-                     caption=f"{dataset.names[i]}: {said} {EMOTIONS[true]}, said {EMOTIONS[predicted]}")
+            # the file's name only: the heading above already says which cell these faces are in
+            st.image(picture, width="stretch", caption=face_name(dataset.names[i]))
             st.text(probability_lines(probabilities[i], votes=votes[i] if crowd.has_votes[i] else None))
 
 

@@ -178,6 +178,11 @@ def clicked_cell(selection):
     return None
 
 
+def face_name(name):
+    """A face's short name for a gallery caption: "sad/PublicTest_123.jpg" -> "PublicTest_123"."""
+    return str(name).rsplit("/", 1)[-1].rsplit(".", 1)[0]
+
+
 def probability_lines(probabilities, *, votes=None, width=6):
     """The 7 probabilities of one face as monospaced text bars, one line per emotion, with the
     crowd's votes beside them when given.

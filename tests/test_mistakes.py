@@ -197,3 +197,9 @@ def test_predictions_are_kept_on_disk_so_a_restart_does_not_redo_them(tmp_path):
     build_model("cnn_3blocks").save(model_file)  # a new model in the same file: predicted afresh
     predictions_for(str(model_file), "synthetic", dataset=dataset, load_model=counting_load)
     assert len(calls) == 2
+
+
+def test_face_names_are_short_in_the_gallery():
+    from emotion_core.mistakes import face_name
+
+    assert face_name("sad/PublicTest_123.jpg") == "PublicTest_123" and face_name("row 7") == "row 7"
