@@ -47,15 +47,31 @@ def app_url(tmp_path):
     server.wait(timeout=30)
 
 
-def test_start_a_run_and_watch_the_curves(app_url, tmp_path):
+@pytest.fixture
+def shots(tmp_path):
+    """Where screenshots go ($EMOTION_SCREENSHOTS, else a temporary folder); skips without Chromium."""
     if not os.path.exists(CHROMIUM):
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+    pytest.importorskip("playwright.sync_api")
+    folder = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _launch(playwright, *flags):
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                      args=["--no-sandbox", "--disable-gpu", *flags])
+
+
+def sync_playwright():
+    from playwright.sync_api import sync_playwright as start
+
+    return start()
+
+
+def test_start_a_run_and_watch_the_curves(app_url, shots, tmp_path):
+    with sync_playwright() as p:
+        browser = _launch(p, "--disable-background-networking", "--disable-component-update")
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url, wait_until="networkidle")
         page.get_by_text("One face per emotion").wait_for(timeout=60_000)
@@ -83,14 +99,9 @@ def _overlapping(boxes):
 
 
 @pytest.mark.parametrize("presentation", [False, True], ids=["normal", "presentation"])
-def test_the_confusion_matrix_is_readable_and_clickable_at_1024x768(app_url, tmp_path, presentation):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+def test_the_confusion_matrix_is_readable_and_clickable_at_1024x768(app_url, shots, tmp_path, presentation):
+    with sync_playwright() as p:
+        browser = _launch(p)
         page = browser.new_page(viewport={"width": 1024, "height": 768})  # a classroom projector, sidebar open
         page.goto(f"{app_url}/mistakes", wait_until="networkidle")
         if presentation:
@@ -113,15 +124,10 @@ def test_the_confusion_matrix_is_readable_and_clickable_at_1024x768(app_url, tmp
         browser.close()
 
 
-def test_every_page_in_presentation_mode_at_projector_sizes(app_url, tmp_path):
+def test_every_page_in_presentation_mode_at_projector_sizes(app_url, shots, tmp_path):
     """Screenshots for a person to look at (saved to $EMOTION_SCREENSHOTS); fails only if a page errors."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"])
+    with sync_playwright() as p:
+        browser = _launch(p)
         for width, height in ((1024, 768), (1280, 720)):
             page = browser.new_page(viewport={"width": width, "height": height})
             for name, path, ready in (("home", "", "One face per emotion"), ("train", "/train", "Start training"),
@@ -165,51 +171,27 @@ def _camera_frames():
     return [np.roll(frame, shift, axis=1) for shift in range(0, 30, 2)] * 2  # a little movement
 
 
-def test_live_video_draws_boxes_and_the_strip_chart_moves(tmp_path):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_live_video_draws_boxes_and_the_strip_chart_moves(app_url, shots, tmp_path):
     video = tmp_path / "camera.y4m"
     _y4m(video, _camera_frames())
-    shots = Path(os.environ.get("EMOTION_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-         f"--server.port={port}", "--server.address=127.0.0.1", "--browser.gatherUsageStats=false"],
-        cwd=ROOT, env=dict(os.environ, EMOTION_RUNS_DIR=str(tmp_path / "runs")),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={video}"])
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            deadline = time.time() + 60
-            while True:  # the server may still be starting
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/live", wait_until="networkidle")
-                    break
-                except sync_api.Error:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(1)
-            page.get_by_role("radio", name="Live video").click()
-            frame = page.frame_locator("iframe[title*='streamlit_webrtc']")
-            frame.get_by_role("button", name="START").click(timeout=120_000)
-            playing = frame.locator("video")
-            playing.wait_for(timeout=60_000)
-            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=120_000)
-            count = "() => document.querySelector('.js-plotly-plot').data[0].x.length"
-            first = page.evaluate(count)
-            page.wait_for_timeout(4000)
-            later = page.evaluate(count)
-            picture = cv2.imdecode(np.frombuffer(playing.screenshot(), np.uint8), cv2.IMREAD_COLOR)
-            page.screenshot(path=str(shots / "live_video.png"), full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with sync_playwright() as p:
+        browser = _launch(p, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                          f"--use-file-for-fake-video-capture={video}")
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{app_url}/live", wait_until="networkidle")
+        page.get_by_role("radio", name="Live video").click()
+        frame = page.frame_locator("iframe[title*='streamlit_webrtc']")
+        frame.get_by_role("button", name="START").click(timeout=120_000)
+        playing = frame.locator("video")
+        playing.wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=120_000)
+        count = "() => document.querySelector('.js-plotly-plot').data[0].x.length"
+        first = page.evaluate(count)
+        page.wait_for_timeout(4000)
+        later = page.evaluate(count)
+        picture = cv2.imdecode(np.frombuffer(playing.screenshot(), np.uint8), cv2.IMREAD_COLOR)
+        page.screenshot(path=str(shots / "live_video.png"), full_page=True)
+        browser.close()
     amber = np.abs(picture.astype(int) - np.array([0, 191, 255])).max(axis=2) < 60  # BGR, after video coding
     assert amber.sum() > 300, "no face box drawn on the video"
     assert later > first > 0, (first, later)  # the strip chart gains points as frames are analysed
