@@ -274,7 +274,8 @@ def load_run(run_dir):
 
 def default_name(run_dir, config):
     """A readable name for a run nobody has named: recipe, model, data, labels and start time,
-    e.g. "fast cnn_4blocks on fer2013, crowd-soft labels (30 Nov 12:05)"."""
+    e.g. "fast cnn_4blocks on fer2013, crowd-soft labels (30 Nov 12:05:31)"; the seconds keep
+    two runs started in the same minute apart in a list."""
     data = str(config.get("data") or "?")
     data = data if data == "synthetic" else Path(data).name or data
     labels = config.get("labels", "fer")
@@ -282,7 +283,7 @@ def default_name(run_dir, config):
     name = " ".join(p for p in parts if p) + ("" if labels in ("fer", None) else f", {labels} labels")
     try:
         started = datetime.strptime(Path(run_dir).name[:15], "%Y%m%d-%H%M%S")
-        name += f" ({started:%d %b %H:%M})"
+        name += f" ({started:%d %b %H:%M:%S})"
     except ValueError:
         pass
     return name

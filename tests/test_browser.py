@@ -79,14 +79,53 @@ def test_start_a_run_and_watch_the_curves(app_url, shots, tmp_path):
         page.get_by_role("link", name="Train & compare").click()
         page.get_by_role("button", name="Start training").click(timeout=60_000)
         started = time.time()
-        # the curves are drawn once the first epoch's metrics line exists
+        # the curves are drawn once the first batch-level metrics row exists
         page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=180_000)
-        first_epoch_s = time.time() - started
+        first_point_s = time.time() - started
         page.wait_for_timeout(4000)
         page.screenshot(path=str(shots / "train_live.png"), full_page=True)
-        print(f"first plotted epoch {first_epoch_s:.0f}s after Start")
+        print(f"first plotted point {first_point_s:.0f}s after Start")
         assert page.locator(".js-plotly-plot").count() >= 1
         browser.close()
+
+
+@pytest.mark.slow  # five trainings started and stopped: about 4 minutes
+def test_five_stop_clicks_out_of_five_stop_their_run(app_url, shots, tmp_path):
+    """Each time: Start a long run, switch the Run selector away and back (the 2-s poll used to
+    race the click then), click Stop once; the run must end as stopped."""
+    from emotion_core import runs
+
+    runs_dir = tmp_path / "runs"
+    with sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{app_url}/train", wait_until="networkidle")
+        page.get_by_label("Epochs").fill("300")
+        stopped = 0
+        for attempt in range(5):
+            page.get_by_role("button", name="Start training").click(timeout=60_000)
+            stop = page.get_by_role("button", name="Stop", exact=True)
+            stop.wait_for(timeout=120_000)
+            if attempt:  # another run to switch to exists from the second attempt on
+                newest, older = runs.list_runs(runs_dir)[:2]
+                for run in (older, newest):
+                    page.get_by_role("combobox", name="Run").click()
+                    page.get_by_role("option", name=run.name, exact=True).click()
+                    page.wait_for_timeout(2500)
+                stop.wait_for(timeout=30_000)
+            stop.click()
+            deadline = time.time() + 120
+            newest = runs.list_runs(runs_dir)[0].path
+            while time.time() < deadline:
+                state = runs.read_status(newest)["state"]
+                if state != runs.RUNNING:
+                    break
+                time.sleep(0.5)
+            stopped += state == "stopped"
+        page.screenshot(path=str(shots / "train_after_stops.png"), full_page=True)
+        browser.close()
+    print(f"{stopped} of 5 Stop clicks stopped their run")
+    assert stopped == 5
 
 
 BOXES_JS = "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height, e.textContent]; })"
