@@ -45,6 +45,20 @@ def app_url(tmp_path):
     yield f"http://127.0.0.1:{port}"
     server.terminate()
     server.wait(timeout=30)
+    _stop_trainings(tmp_path / "runs")
+
+
+def _stop_trainings(runs_dir):
+    """Trainings the app started run in their own processes and outlive the server: a failed
+    test must not leave them running."""
+    from emotion_core import runs
+
+    for info in runs.list_runs(runs_dir):
+        if info.state == runs.RUNNING and info.status.get("pid"):
+            try:
+                os.kill(int(info.status["pid"]), 15)  # SIGTERM: the run stops and saves
+            except (ProcessLookupError, PermissionError):
+                pass
 
 
 @pytest.fixture
