@@ -31,8 +31,8 @@ def options_form():
     tta = c2.toggle("Mirror (TTA)", value=False, key="live_tta",
                     help="also classify the mirrored face and average")
     small = c3.toggle("Small faces", value=False, key="live_small_faces",
-                      help="also look for faces down to 5% of the photo's shorter side "
-                           "(group photos; slower, and more false faces)")
+                      help="also scan overlapping parts of the photo, for faces down to 2% of its shorter "
+                           "side (group photos; slower)")
     return ref, show_heatmaps, tta, SMALL_FACE_FRACTION if small else MIN_FACE_FRACTION
 
 

@@ -56,7 +56,8 @@ def build_parser():
     predict.add_argument("--model", default=DEFAULT)
     predict.add_argument("--tta", action="store_true")
     predict.add_argument("--small-faces", action="store_true",
-                         help="also look for faces down to 5%% of the shorter side (group photos; slower)")
+                         help="also scan overlapping parts of each image, for faces down to 2%% of its shorter side "
+                              "(group photos; slower)")
     predict.add_argument("--json", action="store_true")
     predict.set_defaults(func=cmd_predict)
 
