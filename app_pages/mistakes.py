@@ -225,7 +225,7 @@ if saved_on:
     st.caption(f"Predicted here: this run saved its predictions for `{saved_on}`, not for this set.")
 result = report_for(dataset.labels, probabilities)
 crowd = cached_crowd(source)
-crowd_rows = False
+crowd_rows, versus_crowd = False, None
 if crowd.has_votes.any():
     crowd_rows = st.toggle("Rows: what 10 people said (FER+ crowd votes) instead of FER2013's labels",
                            key="mistakes_crowd_rows",
@@ -236,7 +236,7 @@ if crowd.has_votes.any():
                f"{versus_crowd['label_agreement']:.1%}. Of {versus_crowd['mistakes']['n']:,} mistakes, the crowd sides "
                f"with the model on {versus_crowd['mistakes']['sides_with_model'] / max(1, versus_crowd['mistakes']['n']):.0%} "
                f"and with the label on {versus_crowd['mistakes']['sides_with_label'] / max(1, versus_crowd['mistakes']['n']):.0%}.")
-matrix = crowd_report(dataset.labels, probabilities, crowd)["confusion_matrix"] if crowd_rows else result["confusion_matrix"]
+matrix = versus_crowd["confusion_matrix"] if crowd_rows else result["confusion_matrix"]
 # The matrix gets the page's whole width: squeezed into a column on a 1024x768 projector,
 # its numbers overlapped and its labels slanted.
 cell = matrix_form(matrix)

@@ -30,6 +30,7 @@ LOST = "lost"  # shown for a run whose process died without saying so
 STATES = (RUNNING, FINISHED, STOPPED, FAILED, LOST)
 HEARTBEAT_TIMEOUT_S = 120.0  # no heartbeat for this long (and pid gone) means the process died
 _TEMP_PATTERNS = (".tmp-*", ".*.tmp", ".*.tmp.npz")  # what atomic writers leave when killed mid-write
+ORPHAN_AGE_S = 600.0  # a temp file this old has no writer left; a younger one may be being written now
 
 
 def runs_root(path=None):
@@ -290,11 +291,15 @@ def default_name(run_dir, config):
 
 
 def _remove_orphans(run_dir):
-    """Delete temp files that a killed writer left (an atomic write that never got renamed)."""
+    """Delete temp files that a killed writer left (an atomic write that never got renamed).
+
+    Only old ones: another session may be evaluating this run and writing its temp file now.
+    """
     for pattern in _TEMP_PATTERNS:
         for path in run_dir.glob(pattern):
             try:
-                path.unlink()
+                if time.time() - path.stat().st_mtime > ORPHAN_AGE_S:
+                    path.unlink()
             except OSError:
                 pass
 

@@ -336,11 +336,18 @@ def test_a_symlinked_run_folder_is_not_listed_renamed_or_deleted(tmp_path):
 
 
 def test_an_orphan_checkpoint_temp_file_is_cleaned_up_on_the_next_read(tmp_path):
+    import os
+    import time
+
     run_dir = runs.create_run({"model": "m"}, root=tmp_path)
-    (run_dir / ".tmp-12345-model.keras").write_bytes(b"half a model")
+    orphan, fresh = run_dir / ".tmp-12345-model.keras", run_dir / ".predictions.tmp.npz"
+    orphan.write_bytes(b"half a model")
+    fresh.write_bytes(b"being written by another session")
+    old = time.time() - runs.ORPHAN_AGE_S - 60
+    os.utime(orphan, (old, old))
     runs.write_status(run_dir, runs.FAILED, error="killed")
     runs.load_run(run_dir)
-    assert not (run_dir / ".tmp-12345-model.keras").exists()
+    assert not orphan.exists() and fresh.exists()  # a fresh temp file may still have its writer
 
 
 def test_every_page_survives_a_runs_folder_full_of_damage(tmp_path, monkeypatch):

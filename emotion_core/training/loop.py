@@ -112,8 +112,8 @@ def _train_into(run_dir, config, extra_callbacks):
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, class_weight=weights,
                   callbacks=callbacks, verbose=0)
     if recorder.diverged:
-        raise TrainingError(f"the loss became NaN or infinite in epoch {recorder.epochs_done + 1}: the learning rate "
-                        f"({config.learning_rate}) is probably too high for this model")
+        raise TrainingError(f"the loss became NaN or infinite in epoch {recorder.epochs_done + 1}: the learning "
+                            f"rate ({config.learning_rate}) is probably too high for this model")
     state = runs.STOPPED if runs.stop_requested(run_dir) else runs.FINISHED
     if not runs.has_model(run_dir):  # stopped before the first epoch ended
         save_model_atomic(model, runs.model_path(run_dir))
