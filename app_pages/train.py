@@ -20,7 +20,8 @@ PRESET_HELP = {
     "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16",
 }
 PRECISION_LABELS = {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"}
-LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)"}
+LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)",
+               "blend": "Half label, half crowd votes"}
 IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
 
 

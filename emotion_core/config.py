@@ -19,8 +19,10 @@ IMBALANCE_STRATEGIES = ("class_weight", "balance", "none")
 LR_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 TRANSFER_MODES = ("feature", "finetune")
-# What the model learns from: FER2013's labels (the study), the crowd's majority, or its vote shares.
-LABEL_SOURCES = ("fer", "crowd", "crowd-soft")
+# What the model learns from: FER2013's labels (the study), the crowd's majority, its vote shares,
+# or `blend`: half the FER2013 label and half the vote shares (faces without votes keep their label).
+LABEL_SOURCES = ("fer", "crowd", "crowd-soft", "blend")
+SOFT_LABEL_SOURCES = ("crowd-soft", "blend")
 SYNTHETIC = "synthetic"  # the built-in drawn faces, a data source that needs no files
 MAX_EPOCHS = 1000  # far beyond any useful run here (the best recipe uses 50); stops typos running forever
 
@@ -106,8 +108,8 @@ class TrainConfig:
         _choice("precision", self.precision, PRECISIONS)
         _choice("transfer_mode", self.transfer_mode, TRANSFER_MODES)
         _choice("labels", self.labels, LABEL_SOURCES)
-        if self.labels == "crowd-soft" and self.imbalance == "balance":
-            raise ConfigError("crowd-soft labels cannot be balanced by augmentation (copies need one label); "
+        if self.labels in SOFT_LABEL_SOURCES and self.imbalance == "balance":
+            raise ConfigError(f"{self.labels} labels cannot be balanced by augmentation (copies need one label); "
                               "use imbalance class_weight or none")
         _whole("epochs", self.epochs, 1, MAX_EPOCHS)
         _whole("batch_size", self.batch_size, 1, 4096)
@@ -210,7 +212,7 @@ TRAIN_FLAGS = (
     Flag("--model", "model", str, "architecture name (see `models`)"),
     Flag("--imbalance", "imbalance", str, "how to handle the class imbalance", IMBALANCE_STRATEGIES),
     Flag("--labels", "labels", str,
-         "train on FER2013's labels, the crowd's majority, or its vote shares (FER+ votes)", LABEL_SOURCES),
+         "train on FER2013's labels, the crowd's majority, its vote shares (FER+ votes), or half label, half votes", LABEL_SOURCES),
     Flag("--epochs", "epochs", int, f"epochs to train (1-{MAX_EPOCHS})"),
     Flag("--batch-size", "batch_size", int, "faces per training step"),
     Flag("--learning-rate", "learning_rate", float, "Adam's learning rate, in (0, 1]"),

@@ -7,6 +7,7 @@ refused ship leaves the shipped model byte for byte as it was.
 
 import json
 import os
+import re
 from pathlib import Path
 
 from emotion_core import runs
@@ -16,26 +17,54 @@ from emotion_core.models.io import ASSETS_DIR, DEFAULT_MODEL_FILE, load_model
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
+LABEL_DESCRIPTIONS = {
+    "fer": "FER2013's",
+    "crowd": "the FER+ crowd's majority (faces without an emotion majority left out)",
+    "crowd-soft": "the FER+ crowd's vote shares (faces without an emotion majority left out)",
+    "blend": "half FER2013's label, half the FER+ crowd's vote shares (`--labels blend`)",
+}
 
 
 def _reproduce(config):
-    """The commands that rebuild the model: the run's own, after those of the run it started from."""
+    """The commands that rebuild the model: the run's own, after those of the run it started from.
+
+    A run started from a shipped model file (no run folder) takes that model's commands from
+    the card beside it, so a recipe in several stages stays reproducible after its first
+    run folder is gone.
+    """
     commands = [command_line(config)]
     parent = Path(config.init_from) if config.init_from else None
     while parent and runs.read_config(parent):
         parent_config = TrainConfig.from_dict(runs.read_config(parent))
         commands.insert(0, command_line(parent_config) + f"   # -> {parent.name}")
         parent = Path(parent_config.init_from) if parent_config.init_from else None
+    if parent:
+        earlier, _ = _card_beside(parent)
+        commands.insert(0, earlier or f"# started from the weights of {parent.name}, whose recipe is not recorded")
+        if earlier:
+            commands.insert(1, f"# (the model above was shipped as {parent.name}; the next command starts from it)")
     return "\n".join(commands)
 
 
+def _card_beside(model_file):
+    """(reproduce commands, training minutes) from the model card beside a shipped model file,
+    or ("", 0) when there is none."""
+    card = Path(model_file).with_name(CARD_FILE)
+    text = card.read_text(errors="replace") if card.is_file() else ""
+    commands = re.search(r"Reproduce:\n```\n(.*?)\n```", text, re.S)
+    minutes = re.search(r"(\d+) minutes of training in all", text)
+    return (commands.group(1) if commands else ""), (int(minutes.group(1)) if minutes else 0)
+
+
 def _chain_seconds(info):
-    """Training seconds of a run plus those of the runs it was initialised from."""
+    """Training seconds of a run plus those of the runs (or carded model files) it was initialised from."""
     seconds, config = info.status.get("train_seconds") or 0, info.config
     while config.get("init_from") and runs.read_config(config["init_from"]):
         parent = Path(config["init_from"])
         seconds += runs.read_status(parent).get("train_seconds") or 0
         config = runs.read_config(parent)
+    if config.get("init_from"):
+        seconds += 60 * _card_beside(config["init_from"])[1]
     return seconds
 
 
@@ -78,6 +107,14 @@ def ship(run_dir, *, assets=ASSETS_DIR):
     return target
 
 
+def _crowd_line(evaluation):
+    crowd = evaluation.get("crowd")
+    if not crowd:
+        return ""
+    return (f"\nAgreement with the crowd's majority (FER+ votes, {crowd['faces_with_votes']:,} faces): "
+            f"**{crowd['accuracy']:.4f}** (FER2013's own labels: {crowd['label_agreement']:.4f}).")
+
+
 def model_card(info, model_path):
     """The model card as Markdown, from the run's own records."""
     config = TrainConfig.from_dict(info.config)
@@ -101,6 +138,7 @@ training or selection.
 
 ## Architecture and recipe
 - architecture: `{config.model}` ({load_model(model_path).count_params():,} parameters)
+- training labels: {LABEL_DESCRIPTIONS.get(config.labels, config.labels)}
 - imbalance strategy: {config.imbalance}; augmentation: {json.dumps(config.augment.__dict__)}
 - Adam, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
   label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};
@@ -119,7 +157,7 @@ median {per_epoch[len(per_epoch) // 2] if per_epoch else 0:.0f} s per epoch (oth
 
 ## PublicTest results
 Accuracy **{evaluation['accuracy']:.4f}**, macro F1 {evaluation['macro_f1']:.4f}, weighted F1 {evaluation['weighted_f1']:.4f}
-(the study's CNN: 0.64).
+(the study's CNN: 0.64).{_crowd_line(evaluation)}
 
 | emotion | precision | recall | F1 | support |
 |---|---|---|---|---|

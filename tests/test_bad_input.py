@@ -96,6 +96,8 @@ FLAG_CASES = [
     (["--labels", "votes"], "invalid choice: 'votes'"),
     (["--labels", "crowd"], "no crowd votes for the faces"),
     (["--labels", "crowd-soft", "--imbalance", "balance"], "crowd-soft labels cannot be balanced"),
+    (["--labels", "blend", "--imbalance", "balance"], "blend labels cannot be balanced"),
+    (["--labels", "blend"], "no crowd votes for the faces"),
 ]
 
 

@@ -110,6 +110,26 @@ def test_crowd_soft_labels_train_on_vote_shares_and_leave_out_non_faces(voted_ka
     assert runs.read_evaluation(run_dir)["crowd"]["faces_with_votes"] == 7 * 2  # test faces with an emotion majority
 
 
+def test_blend_labels_keep_every_face_and_mix_label_with_votes(voted_kaggle_root):
+    from emotion_core.data import load_data
+    from emotion_core.labels import EMOTIONS
+    from emotion_core.training.loop import crowd_labelled
+
+    dataset = load_data(str(voted_kaggle_root), split="train")
+    same, targets = crowd_labelled(dataset, "blend")
+    assert same is dataset and targets.shape == (len(dataset), 7)  # no face is left out
+    file = [str(n).rsplit("/", 1)[-1] for n in dataset.names]
+    angry = EMOTIONS.index("angry")
+    agreed, said_neutral, not_a_face = (file.index(f"train_angry_{i}.png") for i in range(3))
+    assert targets[agreed, angry] == 1.0  # the crowd agrees: the label stays whole
+    assert targets[said_neutral, angry] == 0.5 and targets[said_neutral, EMOTIONS.index("neutral")] == 0.5
+    assert targets[not_a_face, angry] == 1.0  # no emotion majority: the label alone
+    config = TrainConfig(data=str(voted_kaggle_root), model="cnn_3blocks", epochs=1, labels="blend",
+                         imbalance="none", validation_fraction=0.25)
+    run_dir = train(config)
+    assert runs.read_status(run_dir)["state"] == runs.FINISHED and runs.read_config(run_dir)["labels"] == "blend"
+
+
 def test_crowd_labels_on_data_without_votes_are_refused_before_a_run_folder_exists():
     from emotion_core.errors import DataError
     from emotion_core.training.loop import check_data

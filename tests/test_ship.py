@@ -42,3 +42,18 @@ def test_a_refused_ship_leaves_the_old_default_byte_for_byte(tmp_path, finished_
         ship(run_dir, assets=assets)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in assets.iterdir()}
     assert after == before  # same files, same bytes, no candidate left beside them
+
+
+def test_a_run_started_from_a_shipped_model_keeps_that_models_recipe_and_minutes(tmp_path, finished_run):
+    _, first_run = finished_run
+    first = ship(first_run, assets=tmp_path / "first")
+    first_card = (tmp_path / "first" / "MODEL_CARD.md").read_text()
+    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(first),
+                         labels="fer", learning_rate=5e-4)
+    second_run = train(config, root=tmp_path / "runs")
+    ship(second_run, assets=tmp_path / "second")
+    card = (tmp_path / "second" / "MODEL_CARD.md").read_text()
+    first_command = command_line(TrainConfig.from_dict(runs.read_config(first_run)))
+    assert first_command in first_card
+    assert card.index(first_command) < card.index(command_line(config))  # the first stage comes first
+    assert "shipped as default_model.keras" in card

@@ -127,11 +127,11 @@ def prepare_data(config):
     """Load, split 80/20 stratified, and apply the imbalance strategy to the training part only.
 
     With crowd labels, faces without an emotion majority are left out, and the training
-    targets are the majority (`crowd`) or the vote shares (`crowd-soft`); validation always
-    scores against the majority.
+    targets are the majority (`crowd`) or the vote shares (`crowd-soft`); validation
+    scores against the majority. `blend` keeps every face and FER2013's labels for validation.
 
     Returns ((train_images, train_targets), (val_images, val_labels), class_weight or None):
-    targets are int labels (n,), or float32 vote shares (n, 7) for crowd-soft.
+    targets are int labels (n,), or float32 shares (n, 7) for crowd-soft and blend.
     """
     dataset, soft = crowd_labelled(load_data(config.data, split="train"), config.labels)
     if config.limit and config.limit < len(dataset):
@@ -148,7 +148,7 @@ def prepare_data(config):
         recipe = config.augment if not config.augment.is_identity() else AugmentConfig()
         x_train, y_train = balance_by_augmentation(x_train, y_train, augment_fn(recipe, seed=config.seed),
                                                    seed=config.seed)
-    if soft is not None:  # TrainConfig.validate refuses crowd-soft with balancing
+    if soft is not None:  # TrainConfig.validate refuses soft labels with balancing
         y_train = soft[train_idx]
     return (x_train, y_train), (dataset.images[val_idx], dataset.labels[val_idx]), weights
 
@@ -182,19 +182,35 @@ def crowd_labelled(dataset, labels):
     Args:
         labels: one of LABEL_SOURCES. `fer` returns the dataset unchanged.
     Returns:
-        (Dataset, float32 (n, 7) vote shares or None). Faces without votes, or whose top vote
-        is contempt, unknown or not-a-face, are left out of crowd training.
+        (Dataset, float32 (n, 7) soft targets or None). Faces without votes, or whose top vote
+        is contempt, unknown or not-a-face, are left out of crowd training; `blend` keeps them
+        with their FER2013 label alone.
     """
     if labels == "fer":
         return dataset, None
     crowd = votes_for(dataset.names)
-    keep = np.flatnonzero((crowd.majority() != NO_MAJORITY) & ~crowd.flagged())
+    voted = (crowd.majority() != NO_MAJORITY) & ~crowd.flagged()
+    keep = np.flatnonzero(voted)
     if not len(keep):
         raise DataError(f"no crowd votes for the faces of {dataset.description}: crowd labels need FER2013 in "
                         "the Kaggle layout (the votes are keyed by its file names)")
+    if labels == "blend":
+        return dataset, blend_targets(dataset.labels, crowd.distribution(), voted)
     relabelled = dataset.subset(keep, description=f"{dataset.description}, crowd labels ({len(keep)} faces with votes)")
     relabelled.labels = crowd.majority()[keep]
     return relabelled, crowd.distribution()[keep] if labels == "crowd-soft" else None
+
+
+def blend_targets(labels, shares, voted):
+    """float32 (n, 7): half the one-hot label and half the crowd's shares where `voted`, else the label.
+
+    Why half: the crowd's shares alone move the model away from FER2013's labels (the test's
+    answer key), the labels alone teach their noise; the blend keeps the label as the largest
+    target unless most of the crowd disagrees.
+    """
+    targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+    targets[voted] = 0.5 * targets[voted] + 0.5 * shares[voted]
+    return targets
 
 
 def _learning_rate(config, steps_per_epoch):
