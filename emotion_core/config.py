@@ -69,7 +69,7 @@ class TrainConfig:
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
     seed: int = 0
     precision: str = "float32"  # one of PRECISIONS; auto: bfloat16 where the CPU has bfloat16 units
-    init_from: str = ""  # a run folder or .keras file whose weights start training (longer schedules in steps)
+    init_from: str = ""  # a run folder, .keras file or `default` whose weights start training (schedules in steps)
     # Transfer models only (vgg16, vgg19, resnet50); ignored by the CNNs.
     transfer_mode: str = "feature"  # feature: frozen backbone | finetune: last `unfreeze` convolutions train too
     unfreeze: int = 6  # the study tried 3, 6 and 9 (VGG16: block4 onward is 6)
@@ -128,7 +128,10 @@ class TrainConfig:
         _number("shear", a.shear, 0.0, 1.5)
         _existing("data", self.data, allow_synthetic=True)
         _existing("test_data", self.test_data, allow_empty=True, allow_synthetic=True)
-        _existing("init_from", self.init_from, allow_empty=True)
+        from emotion_core.models.io import DEFAULT
+
+        if self.init_from != DEFAULT:  # the shipped model
+            _existing("init_from", self.init_from, allow_empty=True)
         return self
 
 
@@ -226,7 +229,7 @@ TRAIN_FLAGS = (
     Flag("--seed", "seed", int, "random seed (splits, initial weights, augmentation)"),
     Flag("--precision", "precision", str,
          "mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there", PRECISIONS),
-    Flag("--init-from", "init_from", str, "start from the weights of a run folder or .keras file"),
+    Flag("--init-from", "init_from", str, "start from the weights of a run folder, a .keras file or `default`"),
     Flag("--mode", "transfer_mode", str,
          "transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions", TRANSFER_MODES),
     Flag("--unfreeze", "unfreeze", int, "transfer models: convolutions to fine-tune (study: 3, 6, 9)"),

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from emotion_core import runs
 from emotion_core.config import TrainConfig, command_line
-from emotion_core.errors import RunError
-from emotion_core.models.io import ASSETS_DIR, DEFAULT_MODEL_FILE, load_model
+from emotion_core.errors import ModelLoadError, RunError
+from emotion_core.models.io import ASSETS_DIR, DEFAULT_MODEL_FILE, load_model, resolve_model_path
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
@@ -25,47 +25,59 @@ LABEL_DESCRIPTIONS = {
 }
 
 
-def _reproduce(config):
-    """The commands that rebuild the model: the run's own, after those of the run it started from.
+def _reproduce(config, record):
+    """The commands that rebuild the model: the run's own, after those of the runs it started from.
 
-    A run started from a shipped model file (no run folder) takes that model's commands from
-    the card beside it, so a recipe in several stages stays reproducible after its first
-    run folder is gone.
+    A chain that starts from a shipped model file (no run folder) takes that model's commands
+    from `started_from`, recorded from its card when the run began, so a recipe in several
+    stages stays reproducible after its first run folder is gone and its card replaced.
     """
     commands = [command_line(config)]
-    parent = Path(config.init_from) if config.init_from else None
-    while parent and runs.read_config(parent):
-        parent_config = TrainConfig.from_dict(runs.read_config(parent))
-        commands.insert(0, command_line(parent_config) + f"   # -> {parent.name}")
-        parent = Path(parent_config.init_from) if parent_config.init_from else None
-    if parent:
-        earlier, _ = _card_beside(parent)
-        commands.insert(0, earlier or f"# started from the weights of {parent.name}, whose recipe is not recorded")
-        if earlier:
-            commands.insert(1, f"# (the model above was shipped as {parent.name}; the next command starts from it)")
+    while config.init_from and runs.read_config(config.init_from):
+        parent = Path(config.init_from)
+        record = runs.read_config(parent)
+        config = TrainConfig.from_dict(record)
+        commands.insert(0, command_line(config) + f"   # -> {parent.name}")
+    start = _started_from(record)
+    if start:
+        commands.insert(0, start["reproduce"] or f"# started from the weights of {start['file']}, whose recipe "
+                                                  "is not recorded")
+        commands.insert(1, f"# (shipped as {Path(start['file']).name}; the next command starts from it)")
     return "\n".join(commands)
 
 
-def _card_beside(model_file):
-    """(reproduce commands, training minutes) from the model card beside a shipped model file,
-    or ("", 0) when there is none."""
-    card = Path(model_file).with_name(CARD_FILE)
+def starting_point(init_from):
+    """What a run starting from a model file (not a run folder) must remember of it: the file,
+    and the reproduce commands and training minutes from the card beside it. None otherwise."""
+    if not init_from or runs.read_config(init_from):
+        return None
+    path = resolve_model_path(init_from)
+    card = path.with_name(CARD_FILE)
     text = card.read_text(errors="replace") if card.is_file() else ""
     commands = re.search(r"Reproduce:\n```\n(.*?)\n```", text, re.S)
     minutes = re.search(r"(\d+) minutes of training in all", text)
-    return (commands.group(1) if commands else ""), (int(minutes.group(1)) if minutes else 0)
+    return {"file": str(path), "reproduce": commands.group(1) if commands else "",
+            "minutes": int(minutes.group(1)) if minutes else 0}
+
+
+def _started_from(record):
+    """The recorded starting point of a run's config.json (runs before it was recorded: read now)."""
+    if "started_from" in record:
+        return record["started_from"]
+    try:
+        return starting_point(record.get("init_from", ""))
+    except ModelLoadError:  # the file is gone
+        return {"file": record["init_from"], "reproduce": "", "minutes": 0}
 
 
 def _chain_seconds(info):
-    """Training seconds of a run plus those of the runs (or carded model files) it was initialised from."""
-    seconds, config = info.status.get("train_seconds") or 0, info.config
-    while config.get("init_from") and runs.read_config(config["init_from"]):
-        parent = Path(config["init_from"])
-        seconds += runs.read_status(parent).get("train_seconds") or 0
-        config = runs.read_config(parent)
-    if config.get("init_from"):
-        seconds += 60 * _card_beside(config["init_from"])[1]
-    return seconds
+    """Training seconds of a run plus those of the runs (or shipped model) it was initialised from."""
+    seconds, record = info.status.get("train_seconds") or 0, info.config
+    while record.get("init_from") and runs.read_config(record["init_from"]):
+        seconds += runs.read_status(record["init_from"]).get("train_seconds") or 0
+        record = runs.read_config(record["init_from"])
+    start = _started_from(record)
+    return seconds + 60 * (start["minutes"] if start else 0)
 
 
 def ship(run_dir, *, assets=ASSETS_DIR):
@@ -148,7 +160,7 @@ training or selection.
 
 Reproduce:
 ```
-{_reproduce(config)}
+{_reproduce(config, info.config)}
 ```
 
 ## Cost

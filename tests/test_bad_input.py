@@ -87,6 +87,7 @@ FLAG_CASES = [
     (["--input-size", "16"], "input_size must be a whole number from 32"),
     (["--test-data", "/no/such/test.csv"], "test_data: '/no/such/test.csv' does not exist"),
     (["--init-from", "/no/such/run"], "init_from: '/no/such/run' does not exist"),
+    (["--init-from", "default", "--model", "seed_cnn"], "whose weights do not fit --model seed_cnn"),
     (["--model", "nope"], "unknown model 'nope'"),
     (["--imbalance", "smote"], "invalid choice: 'smote'"),
     (["--precision", "float8"], "invalid choice: 'float8'"),

@@ -44,16 +44,25 @@ def test_a_refused_ship_leaves_the_old_default_byte_for_byte(tmp_path, finished_
     assert after == before  # same files, same bytes, no candidate left beside them
 
 
-def test_a_run_started_from_a_shipped_model_keeps_that_models_recipe_and_minutes(tmp_path, finished_run):
+def test_a_run_started_from_the_shipped_model_keeps_that_models_recipe(tmp_path, finished_run, monkeypatch):
     _, first_run = finished_run
     first = ship(first_run, assets=tmp_path / "first")
-    first_card = (tmp_path / "first" / "MODEL_CARD.md").read_text()
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(first),
-                         labels="fer", learning_rate=5e-4)
+    monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(first))
+    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from="default",
+                         learning_rate=5e-4)
     second_run = train(config, root=tmp_path / "runs")
+    (tmp_path / "first" / "MODEL_CARD.md").write_text("a later ship replaced this card")
     ship(second_run, assets=tmp_path / "second")
     card = (tmp_path / "second" / "MODEL_CARD.md").read_text()
     first_command = command_line(TrainConfig.from_dict(runs.read_config(first_run)))
-    assert first_command in first_card
     assert card.index(first_command) < card.index(command_line(config))  # the first stage comes first
-    assert "shipped as default_model.keras" in card
+    assert "--init-from default" in card and "shipped as default_model.keras" in card
+
+
+def test_starting_weights_of_another_architecture_are_refused_before_a_run_folder_exists(tmp_path, finished_run):
+    from emotion_core.errors import ConfigError
+    from emotion_core.training.loop import check_model
+
+    _, cnn_3blocks_run = finished_run
+    with pytest.raises(ConfigError, match="holds a cnn_3blocks model, whose weights do not fit --model seed_cnn"):
+        check_model(TrainConfig(model="seed_cnn", init_from=str(cnn_3blocks_run)))

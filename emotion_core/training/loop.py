@@ -20,11 +20,12 @@ from emotion_core.config import AugmentConfig, library_versions
 from emotion_core.data import Dataset, has_split, load_data
 from emotion_core.data.crowd import NO_MAJORITY, votes_for
 from emotion_core.data.prepare import balance_by_augmentation, class_weights, split_train_validation
-from emotion_core.errors import DataError, TrainingError
+from emotion_core.errors import ConfigError, DataError, TrainingError
 from emotion_core.evaluation import evaluate, save_evaluation
 from emotion_core.labels import NUM_CLASSES
 from emotion_core.models import build_model, get_spec
 from emotion_core.models.io import load_model, save_model_atomic
+from emotion_core.ship import starting_point
 from emotion_core.training.augment import augment_fn, build_augmenter
 from emotion_core.training.callbacks import RunRecorder, StopOnRequest
 from emotion_core.training.precision import dtype_policy, resolve_precision
@@ -40,6 +41,9 @@ def start_run(config, *, root=None, recipe=None):
     get_spec(config.model)  # an unknown model fails here, before a folder exists
     record = dict(config.to_dict(), versions=library_versions(), precision_used=resolve_precision(config.precision),
                   recipe=recipe or "custom")
+    start = starting_point(config.init_from)
+    if start:  # a shipped model may be replaced later: keep how it was made
+        record["started_from"] = start
     return runs.create_run(record, root=root, model_name=config.model)
 
 
@@ -53,9 +57,19 @@ def check_data(config):
 
 
 def check_model(config):
-    """Build the model once before a run folder exists: an unknown name or unavailable
-    ImageNet weights fail here with their message instead of leaving a failed run."""
-    build_model(config.model, **config.model_options(get_spec(config.model).family))
+    """Build the model once before a run folder exists: an unknown name, unavailable ImageNet
+    weights or starting weights of another architecture fail here with their message
+    instead of leaving a failed run."""
+    model = build_model(config.model, **config.model_options(get_spec(config.model).family))
+    if config.init_from:
+        _check_same_architecture(model, load_model(config.init_from), config)
+
+
+def _check_same_architecture(model, start, config):
+    shapes = [tuple(w.shape) for w in model.weights]
+    if [tuple(w.shape) for w in start.weights] != shapes:
+        raise ConfigError(f"init_from {config.init_from!r} holds a {start.name} model, whose weights do not fit "
+                          f"--model {config.model}; pick the same architecture")
 
 
 def train(config, *, root=None, run_dir=None, callbacks=()):
