@@ -18,6 +18,7 @@ PRESET_HELP = {
     "demo": "1-2 minutes: a slice of the data, a few epochs; curves move within seconds",
     "study": "the study's recipe: its CNN, class weights, its augmentation, up to 60 epochs",
     "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16",
+    "best": "improve the shipped model: 30 more epochs on label + crowd votes (about an hour; FER2013 only)",
 }
 PRECISION_LABELS = {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"}
 LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)",
@@ -30,6 +31,9 @@ def train_form():
     preset = st.selectbox("Recipe", list(PRESET_HELP), format_func=lambda p: f"{p} — {PRESET_HELP[p]}",
                           key="train_preset")
     base = PRESETS[preset]
+    if base.init_from:
+        st.caption(f"Starts from the weights of the shipped model (`{base.init_from}`), so keep its "
+                   f"architecture, {base.model}.")
     k = f"_{preset}"  # widget keys per recipe, so a new recipe brings its own defaults
     data = data_source_picker(key="train_data", label="Data")
     model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k,

@@ -197,6 +197,11 @@ PRESETS = {
         precision="auto",
     ),
 }
+# The best model found (see assets/MODEL_CARD.md): the fast recipe on the four-block CNN,
+# trained on (FER2013 label + crowd votes) / 2, continued from the shipped model with a new
+# cosine cycle. It needs FER2013 in the Kaggle layout (the votes are keyed by its file names).
+PRESETS["best"] = dataclasses.replace(PRESETS["fast"], model="cnn_4blocks", labels="blend", init_from="default",
+                                      epochs=30, patience=30, learning_rate=5e-4)
 
 
 @dataclass(frozen=True)

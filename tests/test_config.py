@@ -12,6 +12,7 @@ from emotion_core.config import PRESETS, AugmentConfig, TrainConfig, command_lin
 @pytest.mark.parametrize("config", [
     TrainConfig(),
     PRESETS["fast"],
+    PRESETS["best"],
     dataclasses.replace(PRESETS["demo"], data="x/fer2013", model="vgg16", transfer_mode="finetune", unfreeze=9,
                         weights="none", input_size=96, reduce_lr=True, augment=AugmentConfig(0, 0, 0, 0, False)),
 ])

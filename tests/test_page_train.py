@@ -122,3 +122,14 @@ def test_accuracies_say_which_test_set_they_were_measured_on():
     at = run_page()
     assert any("Accuracy on synthetic test, 700 faces: **38.7%**" in i.value for i in at.info)
     assert any(o.startswith("demo seed_cnn on synthetic (") for o in at.selectbox(key="train_run_select").options)
+
+
+def test_the_best_recipe_starts_from_the_shipped_model_and_needs_crowd_votes():
+    at = run_page()
+    at.selectbox(key="train_preset").set_value("best").run()
+    assert any("Starts from the weights of the shipped model" in c.value for c in at.caption)
+    assert at.radio(key="train_labels_best").value == "blend"
+    assert at.selectbox(key="train_model_best").value == "cnn_4blocks"
+    [b for b in at.button if b.label == "Start training"][0].click().run()  # on the synthetic faces: no votes
+    assert not at.exception and runs.list_runs() == []
+    assert any("no crowd votes for the faces" in e.value for e in at.error)
