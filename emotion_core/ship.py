@@ -146,7 +146,8 @@ the app's default. Every figure below was read from its run folder (`{info.path.
 Trained on FER2013 `train/` (Kaggle layout, 28,709 faces, 48x48 grayscale, 7 emotions), of which
 {100 * config.validation_fraction:.0f}% (stratified, seed {config.seed}) was held out for validation and checkpoint
 selection. Evaluated on `test/` = FER2013 PublicTest ({evaluation['n']:,} faces), never used for
-training or selection.
+training or checkpoint selection, but used to choose which finished run to ship (FER2013's
+held-back PrivateTest half is the unbiased check).
 
 ## Architecture and recipe
 - architecture: `{config.model}` ({load_model(model_path).count_params():,} parameters)
