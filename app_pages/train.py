@@ -6,8 +6,8 @@ import streamlit as st
 
 from emotion_core import runs
 from emotion_core.compare import mixed_test_sets, per_class_table, runs_table, describe_test_set
-from emotion_core.config import (IMBALANCE_STRATEGIES, LABEL_SOURCES, LR_SCHEDULES, MAX_EPOCHS, PRECISIONS,
-                                 PRESETS, TRANSFER_MODES, AugmentConfig)
+from emotion_core.config import (IMBALANCE_STRATEGIES, LABEL_SOURCES, LR_SCHEDULES, MAX_EPOCHS, OPTIMIZERS,
+                                 PRECISIONS, PRESETS, TRANSFER_MODES, AugmentConfig)
 from emotion_core.evaluation import evaluate_run
 from emotion_core.models import get_spec, model_names
 from emotion_core.plots import per_class_metrics, training_curves
@@ -69,10 +69,13 @@ def train_form():
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
+        optimizer = c2.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="train_opt" + k,
+                                 format_func={"adam": "Adam", "sgd": "SGD (Nesterov momentum)"}.get,
+                                 help="SGD usually wants a larger learning rate, such as 0.01")
     config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment,
                                  epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                  lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),
-                                 label_smoothing=float(label_smoothing), seed=int(seed), precision=precision,
+                                 label_smoothing=float(label_smoothing), seed=int(seed), precision=precision, optimizer=optimizer,
                                  **transfer)
     return config, preset
 

@@ -17,6 +17,7 @@ from emotion_core.labels import FACE_SIZE
 
 IMBALANCE_STRATEGIES = ("class_weight", "balance", "none")
 LR_SCHEDULES = ("constant", "cosine")
+OPTIMIZERS = ("adam", "sgd")  # sgd: momentum 0.9 with Nesterov, as in the VGG-style FER2013 papers
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 TRANSFER_MODES = ("feature", "finetune")
 # What the model learns from: FER2013's labels (the study), the crowd's majority, its vote shares,
@@ -60,6 +61,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 1e-3
+    optimizer: str = "adam"  # one of OPTIMIZERS; sgd usually wants a larger rate (0.01)
     lr_schedule: str = "constant"  # cosine decays to 0 over `epochs`: fewer epochs, same accuracy
     reduce_lr: bool = False  # halve the rate when val_loss stalls for patience/2 epochs
     label_smoothing: float = 0.0  # FER2013 labels are noisy; 0.1 keeps the model from over-trusting them
@@ -105,6 +107,7 @@ class TrainConfig:
         """
         _choice("imbalance", self.imbalance, IMBALANCE_STRATEGIES)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("precision", self.precision, PRECISIONS)
         _choice("transfer_mode", self.transfer_mode, TRANSFER_MODES)
         _choice("labels", self.labels, LABEL_SOURCES)
@@ -223,7 +226,8 @@ TRAIN_FLAGS = (
          "train on FER2013's labels, the crowd's majority, its vote shares (FER+ votes), or half label, half votes", LABEL_SOURCES),
     Flag("--epochs", "epochs", int, f"epochs to train (1-{MAX_EPOCHS})"),
     Flag("--batch-size", "batch_size", int, "faces per training step"),
-    Flag("--learning-rate", "learning_rate", float, "Adam's learning rate, in (0, 1]"),
+    Flag("--learning-rate", "learning_rate", float, "the optimizer's (peak) learning rate, in (0, 1]"),
+    Flag("--optimizer", "optimizer", str, "Adam, or SGD with Nesterov momentum 0.9", OPTIMIZERS),
     Flag("--lr-schedule", "lr_schedule", str, "constant, or cosine decay to 0 over the epochs", LR_SCHEDULES),
     Flag("--reduce-lr", "reduce_lr", bool, "halve the rate on plateaus"),
     Flag("--label-smoothing", "label_smoothing", float, "in [0, 1): how much to distrust the labels"),

@@ -17,6 +17,7 @@ from emotion_core.models.io import ASSETS_DIR, DEFAULT_MODEL_FILE, load_model, r
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
+OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD with Nesterov momentum 0.9"}
 LABEL_DESCRIPTIONS = {
     "fer": "FER2013's",
     "crowd": "the FER+ crowd's majority (faces without an emotion majority left out)",
@@ -153,7 +154,7 @@ held-back PrivateTest half is the unbiased check).
 - architecture: `{config.model}` ({load_model(model_path).count_params():,} parameters)
 - training labels: {LABEL_DESCRIPTIONS.get(config.labels, config.labels)}
 - imbalance strategy: {config.imbalance}; augmentation: {json.dumps(config.augment.__dict__)}
-- Adam, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
+- {OPTIMIZER_NAMES.get(config.optimizer, config.optimizer)}, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
   label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};
   early-stopping patience {config.patience}); the best epoch by validation accuracy is kept
 - arithmetic: {info.config.get('precision_used', 'float32')} (`--precision {config.precision}`); the shipped copy is float32

@@ -95,6 +95,7 @@ FLAG_CASES = [
     (["--preset", "turbo"], "invalid choice: 'turbo'"),
     (["--mode", "half"], "invalid choice: 'half'"),
     (["--labels", "votes"], "invalid choice: 'votes'"),
+    (["--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
     (["--labels", "crowd"], "no crowd votes for the faces"),
     (["--labels", "crowd-soft", "--imbalance", "balance"], "crowd-soft labels cannot be balanced"),
     (["--labels", "blend", "--imbalance", "balance"], "blend labels cannot be balanced"),

@@ -130,6 +130,16 @@ def test_blend_labels_keep_every_face_and_mix_label_with_votes(voted_kaggle_root
     assert runs.read_status(run_dir)["state"] == runs.FINISHED and runs.read_config(run_dir)["labels"] == "blend"
 
 
+def test_sgd_trains_with_nesterov_momentum(tmp_path):
+    import keras
+
+    config = TrainConfig(model="cnn_3blocks", epochs=1, limit=280, optimizer="sgd", learning_rate=0.01)
+    run_dir = train(config, root=tmp_path)
+    assert runs.read_status(run_dir)["state"] == runs.FINISHED
+    optimizer = keras.saving.load_model(runs.model_path(run_dir)).optimizer  # saved with the checkpoint
+    assert type(optimizer).__name__ == "SGD" and optimizer.nesterov and optimizer.momentum == 0.9
+
+
 def test_crowd_labels_on_data_without_votes_are_refused_before_a_run_folder_exists():
     from emotion_core.errors import DataError
     from emotion_core.training.loop import check_data

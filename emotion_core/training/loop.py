@@ -110,7 +110,7 @@ def _train_into(run_dir, config, extra_callbacks):
     if config.init_from:
         model.set_weights(load_model(config.init_from).get_weights())
     model.compile(
-        optimizer=keras.optimizers.Adam(_learning_rate(config, steps)),
+        optimizer=_optimizer(config, _learning_rate(config, steps)),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -225,6 +225,12 @@ def blend_targets(labels, shares, voted):
     targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
     targets[voted] = 0.5 * targets[voted] + 0.5 * shares[voted]
     return targets
+
+
+def _optimizer(config, learning_rate):
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    return keras.optimizers.Adam(learning_rate)
 
 
 def _learning_rate(config, steps_per_epoch):
