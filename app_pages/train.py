@@ -32,8 +32,8 @@ def train_form():
                           key="train_preset")
     base = PRESETS[preset]
     if base.init_from:
-        st.caption(f"Starts from the weights of the shipped model (`{base.init_from}`), so keep its "
-                   f"architecture, {base.model}.")
+        st.caption(f"Starts from the weights of the shipped model, so keep its architecture ({base.model}). "
+                   "Needs FER2013 in the Kaggle layout: the crowd's votes are keyed by its file names.")
     k = f"_{preset}"  # widget keys per recipe, so a new recipe brings its own defaults
     data = data_source_picker(key="train_data", label="Data")
     model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k,
