@@ -69,9 +69,9 @@ def train_form():
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
+        # no help icon: at 1024 px it leaves the label too little room and "Optimizer" breaks mid-word
         optimizer = c2.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="train_opt" + k,
-                                 format_func={"adam": "Adam", "sgd": "SGD (Nesterov momentum)"}.get,
-                                 help="SGD usually wants a larger learning rate, such as 0.01")
+                                 format_func={"adam": "Adam", "sgd": "SGD, Nesterov (try rate 0.01)"}.get)
     config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment,
                                  epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                  lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),
