@@ -219,8 +219,8 @@ def blend_targets(labels, shares, voted):
     """float32 (n, 7): half the one-hot label and half the crowd's shares where `voted`, else the label.
 
     Why half: the crowd's shares alone move the model away from FER2013's labels (the test's
-    answer key), the labels alone teach their noise; the blend keeps the label as the largest
-    target unless most of the crowd disagrees.
+    answer key), the labels alone teach their noise. With half, the label always stays the
+    largest target (tied only when every voter chose one other emotion); the crowd shapes the rest.
     """
     targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
     targets[voted] = 0.5 * targets[voted] + 0.5 * shares[voted]
