@@ -26,18 +26,24 @@ LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Cro
 IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
 
 
+def sentence(text):
+    """'experiment 7: ...' -> 'Experiment 7: ....' (str.capitalize would lower 'VGG16')."""
+    return text[:1].upper() + text[1:] + "."
+
+
 def train_form():
     """The run's settings as (TrainConfig, recipe name); switching the recipe resets the widgets to its values."""
-    preset = st.selectbox("Recipe", list(PRESET_HELP), format_func=lambda p: f"{p} — {PRESET_HELP[p]}",
-                          key="train_preset")
+    # Names in the boxes, descriptions in captions: at 1024 px a long option is cut off mid-word.
+    preset = st.selectbox("Recipe", list(PRESET_HELP), key="train_preset")
     base = PRESETS[preset]
+    st.caption(sentence(PRESET_HELP[preset]))
     if base.init_from:
         st.caption(f"Starts from the weights of the shipped model, so keep its architecture ({base.model}). "
                    "Needs FER2013 in the Kaggle layout: the crowd's votes are keyed by its file names.")
     k = f"_{preset}"  # widget keys per recipe, so a new recipe brings its own defaults
     data = data_source_picker(key="train_data", label="Data")
-    model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k,
-                         format_func=lambda n: f"{n} — {get_spec(n).description}")
+    model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k)
+    st.caption(sentence(get_spec(model).description))
     transfer = transfer_form(base, k) if get_spec(model).family == "transfer" else {}
     imbalance = st.radio("Class imbalance", IMBALANCE_STRATEGIES, index=IMBALANCE_STRATEGIES.index(base.imbalance),
                          format_func=IMBALANCE_LABELS.get, horizontal=True, key="train_imb" + k)
@@ -55,23 +61,25 @@ def train_form():
             horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="train_flip" + k),
         )
     with st.expander("Training", expanded=True):
+        # Numbers in pairs, choices full width: at 1024 px a half-width select box shows "cosi" and "Ada".
         c1, c2 = st.columns(2)
         epochs = c1.number_input("Epochs", 1, MAX_EPOCHS, base.epochs, key="train_epochs" + k)
         batch_size = c2.select_slider("Batch size", [16, 32, 64, 128, 256], base.batch_size, key="train_bs" + k)
         learning_rate = c1.number_input("Learning rate", 1e-6, 1.0, base.learning_rate, format="%.5f", key="train_lr" + k)
-        lr_schedule = c2.selectbox("Schedule", LR_SCHEDULES, LR_SCHEDULES.index(base.lr_schedule),
-                                   key="train_sched" + k)
-        patience = c1.number_input("Early-stopping patience", 1, MAX_EPOCHS, base.patience, key="train_pat" + k)
-        limit = c2.number_input("Use at most N images (0 = all)", 0, 10**6, base.limit, step=500, key="train_limit" + k)
-        label_smoothing = c1.slider("Label smoothing", 0.0, 0.3, base.label_smoothing, key="train_ls" + k)
+        patience = c2.number_input("Patience", 1, MAX_EPOCHS, base.patience, key="train_pat" + k,
+                                   help="stop after this many epochs without a better validation loss")
+        limit = c1.number_input("Max images", 0, 10**6, base.limit, step=500, key="train_limit" + k,
+                                help="use at most this many training images; 0 = all")
         seed = c2.number_input("Seed", 0, 10**6, base.seed, key="train_seed" + k)
-        precision = c1.selectbox("Precision", PRECISIONS, PRECISIONS.index(base.precision), key="train_prec" + k,
+        label_smoothing = st.slider("Label smoothing", 0.0, 0.3, base.label_smoothing, key="train_ls" + k)
+        lr_schedule = st.selectbox("Schedule", LR_SCHEDULES, LR_SCHEDULES.index(base.lr_schedule),
+                                   key="train_sched" + k)
+        optimizer = st.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="train_opt" + k,
+                                 format_func={"adam": "Adam", "sgd": "SGD, Nesterov (try rate 0.01)"}.get)
+        precision = st.selectbox("Precision", PRECISIONS, PRECISIONS.index(base.precision), key="train_prec" + k,
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
-        # no help icon: at 1024 px it leaves the label too little room and "Optimizer" breaks mid-word
-        optimizer = c2.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="train_opt" + k,
-                                 format_func={"adam": "Adam", "sgd": "SGD, Nesterov (try rate 0.01)"}.get)
     config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment,
                                  epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                  lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),

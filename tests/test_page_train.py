@@ -133,3 +133,14 @@ def test_the_best_recipe_starts_from_the_shipped_model_and_needs_crowd_votes():
     [b for b in at.button if b.label == "Start training"][0].click().run()  # on the synthetic faces: no votes
     assert not at.exception and runs.list_runs() == []
     assert any("no crowd votes for the faces" in e.value for e in at.error)
+
+
+def test_recipe_and_architecture_boxes_hold_names_and_their_descriptions_follow_as_captions():
+    """A long 'name — description' option is cut off mid-word in the box at 1024 px."""
+    at = run_page()
+    assert at.selectbox(key="train_preset").options == ["demo", "study", "fast", "best"]
+    at.selectbox(key="train_preset").set_value("fast").run()
+    captions = [c.value for c in at.caption]
+    assert "Best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16." in captions
+    at.selectbox(key="train_model_fast").set_value("cnn_block4x2").run()
+    assert "Experiment 7: four blocks, fourth block doubled." in [c.value for c in at.caption]
