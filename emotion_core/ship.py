@@ -5,6 +5,7 @@ The new default is built and checked beside the old one and only then swapped in
 refused ship leaves the shipped model byte for byte as it was.
 """
 
+import dataclasses
 import json
 import os
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 from emotion_core import runs
 from emotion_core.config import TrainConfig, command_line
 from emotion_core.errors import ModelLoadError, RunError
-from emotion_core.models.io import ASSETS_DIR, DEFAULT_MODEL_FILE, load_model, resolve_model_path
+from emotion_core.models.io import ASSETS_DIR, DEFAULT, DEFAULT_MODEL_FILE, load_model, resolve_model_path
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
@@ -33,17 +34,21 @@ def _reproduce(config, record):
     from `started_from`, recorded from its card when the run began, so a recipe in several
     stages stays reproducible after its first run folder is gone and its card replaced.
     """
-    commands = [command_line(config)]
+    configs = [config]
     while config.init_from and runs.read_config(config.init_from):
-        parent = Path(config.init_from)
-        record = runs.read_config(parent)
+        record = runs.read_config(config.init_from)
         config = TrainConfig.from_dict(record)
-        commands.insert(0, command_line(config) + f"   # -> {parent.name}")
+        configs.insert(0, config)
     start = _started_from(record)
+    if start:  # name the file as a reader who shipped it would: `default`, not this machine's path
+        shipped = Path(start["file"]).name
+        configs[0] = dataclasses.replace(configs[0], init_from=DEFAULT if shipped == DEFAULT_MODEL_FILE else shipped)
+    commands = [command_line(c) + (f"   # -> {Path(child.init_from).name}" if child else "")
+                for c, child in zip(configs, [*configs[1:], None])]
     if start:
         commands.insert(0, start["reproduce"] or f"# started from the weights of {start['file']}, whose recipe "
                                                   "is not recorded")
-        commands.insert(1, f"# (shipped as {Path(start['file']).name}; the next command starts from it)")
+        commands.insert(1, f"# (shipped as {shipped}; the next command starts from it)")
     return "\n".join(commands)
 
 

@@ -1,4 +1,6 @@
 import hashlib
+import re
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +59,21 @@ def test_a_run_started_from_the_shipped_model_keeps_that_models_recipe(tmp_path,
     first_command = command_line(TrainConfig.from_dict(runs.read_config(first_run)))
     assert card.index(first_command) < card.index(command_line(config))  # the first stage comes first
     assert "--init-from default" in card and "shipped as default_model.keras" in card
+
+
+def test_a_chain_started_from_the_shipped_file_by_its_path_names_it_default_not_this_machines_path(
+        tmp_path, finished_run):
+    _, first_run = finished_run
+    first = ship(first_run, assets=tmp_path / "first")
+    second = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(first)),
+                   root=tmp_path / "runs")
+    third = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(second)),
+                  root=tmp_path / "runs")
+    ship(third, assets=tmp_path / "third")
+    commands = re.search(r"Reproduce:\n```\n(.*?)\n```", (tmp_path / "third" / "MODEL_CARD.md").read_text(), re.S)
+    lines = commands.group(1).splitlines()
+    assert str(tmp_path) not in lines[2] and "--init-from default " in lines[2]  # the step after the shipped file
+    assert lines[2].endswith(f"# -> {Path(second).name}") and f"--init-from {second}" in lines[3]
 
 
 def test_starting_weights_of_another_architecture_are_refused_before_a_run_folder_exists(tmp_path, finished_run):
