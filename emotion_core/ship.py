@@ -15,6 +15,7 @@ from emotion_core import runs
 from emotion_core.config import TrainConfig, command_line
 from emotion_core.errors import ModelLoadError, RunError
 from emotion_core.models.io import ASSETS_DIR, DEFAULT, DEFAULT_MODEL_FILE, load_model, resolve_model_path
+from emotion_core.training.precision import as_float16
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
@@ -112,10 +113,7 @@ def ship(run_dir, *, assets=ASSETS_DIR):
     candidate = assets / f".candidate-{os.getpid()}-{DEFAULT_MODEL_FILE}"
     candidate_card = assets / f".candidate-{os.getpid()}-{CARD_FILE}"
     try:
-        load_model(run_dir).save(candidate)  # loaded without compile: no optimizer state saved
-        if candidate.stat().st_size > MAX_BYTES:
-            raise RunError(f"{run_dir.name}'s model is {candidate.stat().st_size / 2**20:.1f} MiB, over the "
-                           f"{MAX_BYTES // 2**20} MiB limit; pick a smaller architecture")
+        _save_within_limit(load_model(run_dir), candidate, run_dir.name)
         candidate_card.write_text(model_card(info, candidate))
         os.replace(candidate, target)
         os.replace(candidate_card, card)
@@ -123,6 +121,29 @@ def ship(run_dir, *, assets=ASSETS_DIR):
         candidate.unlink(missing_ok=True)
         candidate_card.unlink(missing_ok=True)
     return target
+
+
+def _save_within_limit(model, path, name):
+    """Save float32 weights where they fit in MAX_BYTES, else float16 ones (half the bytes).
+
+    Loaded without compile, the model carries no optimizer state.
+    """
+    for stored in (model, as_float16(model)):
+        stored.save(path)
+        if path.stat().st_size <= MAX_BYTES:
+            return
+    raise RunError(f"{name}'s model is {path.stat().st_size / 2**20:.1f} MiB even with float16 weights, over the "
+                   f"{MAX_BYTES // 2**20} MiB limit; pick a smaller architecture")
+
+
+def _storage_note(model_path):
+    """How the shipped file stores its weights; loading makes float16 ones float32 again."""
+    import keras
+
+    if keras.saving.load_model(model_path, compile=False).weights[0].dtype == "float32":
+        return "the shipped copy is float32"
+    return ("the shipped copy stores float16 weights to fit\n  the repository's size limit (loaded as float32; "
+            "the figures below were measured before rounding)")
 
 
 def _crowd_line(evaluation):
@@ -162,7 +183,7 @@ held-back PrivateTest half is the unbiased check).
 - {OPTIMIZER_NAMES.get(config.optimizer, config.optimizer)}, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
   label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};
   early-stopping patience {config.patience}); the best epoch by validation accuracy is kept
-- arithmetic: {info.config.get('precision_used', 'float32')} (`--precision {config.precision}`); the shipped copy is float32
+- arithmetic: {info.config.get('precision_used', 'float32')} (`--precision {config.precision}`); {_storage_note(model_path)}
 - versions: {json.dumps(info.config.get('versions', {}))}
 
 Reproduce:

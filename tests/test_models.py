@@ -3,6 +3,7 @@ import pytest
 
 from emotion_core.errors import UnknownModelError
 from emotion_core.models import build_model, get_spec, model_names
+from emotion_core.models.cnn import GRADCAM_LAYER, TABLE1
 
 
 def test_seed_cnn_has_the_studys_parameter_count():
@@ -10,8 +11,14 @@ def test_seed_cnn_has_the_studys_parameter_count():
 
 
 def test_all_eight_table1_experiments_are_registered():
-    cnns = [n for n in model_names() if get_spec(n).family == "cnn"]
-    assert len(cnns) == 8 and "seed_cnn" in cnns
+    table1 = [name for name, _, _ in TABLE1]
+    assert len(table1) == 8 and set(table1) <= set(model_names()) and "seed_cnn" in table1
+
+
+def test_the_wide_cnn_has_one_and_a_half_times_the_filters_of_cnn_4blocks():
+    narrow, wide = build_model("cnn_4blocks"), build_model("cnn_4blocks_wide")
+    assert wide.get_layer("block1_conv1").filters == 48 and wide.get_layer(GRADCAM_LAYER).filters == 384
+    assert 1.7 * narrow.count_params() < wide.count_params() < 2 * narrow.count_params()
 
 
 @pytest.mark.parametrize("name", model_names())

@@ -8,7 +8,7 @@ from emotion_core.training import precision
 from emotion_core.config import TrainConfig
 from emotion_core.models.io import load_model, save_model_atomic
 from emotion_core.models import build_model
-from emotion_core.training.precision import as_float32, cpu_has_bfloat16, dtype_policy, resolve_precision
+from emotion_core.training.precision import as_float16, as_float32, cpu_has_bfloat16, dtype_policy, resolve_precision
 from emotion_core.training.loop import train
 
 
@@ -51,6 +51,19 @@ def test_a_mixed_precision_model_loads_back_as_float32_with_the_same_outputs(tmp
     assert np.allclose(loaded.predict_on_batch(x), mixed.predict_on_batch(x), atol=0.02)
     assert np.allclose(loaded.predict_on_batch(x).sum(axis=1), 1, atol=1e-5)
     assert as_float32(loaded) is loaded  # already float32: nothing rebuilt
+
+
+def test_a_model_stored_with_float16_weights_is_half_the_file_and_loads_back_as_float32(tmp_path):
+    model = build_model("cnn_3blocks")
+    x = np.random.default_rng(0).random((4, 48, 48, 1), np.float32)
+    model(x, training=True)  # moves the BatchNorm statistics away from their initial 0 and 1
+    save_model_atomic(model, tmp_path / "float32.keras")
+    save_model_atomic(as_float16(model), tmp_path / "float16.keras")
+    full, half = ((tmp_path / name).stat().st_size for name in ("float32.keras", "float16.keras"))
+    assert half < 0.6 * full
+    loaded = load_model(tmp_path / "float16.keras")
+    assert {weight.dtype for weight in loaded.weights} == {"float32"}
+    assert np.allclose(loaded.predict_on_batch(x), model.predict_on_batch(x), atol=1e-3)
 
 
 def test_training_in_mixed_precision_records_it_and_leaves_a_float32_model(tmp_path):

@@ -2,11 +2,13 @@ import hashlib
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from emotion_core import runs
 from emotion_core.config import TrainConfig, command_line
 from emotion_core.errors import RunError
+from emotion_core.models.io import load_model
 from emotion_core.ship import ship
 from emotion_core.training.loop import train
 
@@ -24,6 +26,19 @@ def test_ship_copies_a_small_inference_model_and_writes_a_card(tmp_path, finishe
     evaluation = runs.read_evaluation(run_dir)
     assert model.stat().st_size < runs.model_path(run_dir).stat().st_size  # no optimizer state
     assert f"{evaluation['accuracy']:.4f}" in card and command_line(config) in card
+
+
+def test_a_model_too_large_as_float32_is_shipped_with_float16_weights_and_the_card_says_so(
+        tmp_path, finished_run, monkeypatch):
+    _, run_dir = finished_run
+    float32_size = ship(run_dir, assets=tmp_path / "float32").stat().st_size
+    assert "the shipped copy is float32" in (tmp_path / "float32" / "MODEL_CARD.md").read_text()
+    monkeypatch.setattr("emotion_core.ship.MAX_BYTES", int(0.75 * float32_size))
+    shipped = ship(run_dir, assets=tmp_path / "float16")
+    assert shipped.stat().st_size < 0.6 * float32_size
+    assert "stores float16 weights" in (tmp_path / "float16" / "MODEL_CARD.md").read_text()
+    x = np.random.default_rng(0).random((8, 48, 48, 1), np.float32)
+    assert np.allclose(load_model(shipped).predict_on_batch(x), load_model(run_dir).predict_on_batch(x), atol=1e-3)
 
 
 def test_ship_refuses_an_unfinished_run(tmp_path):

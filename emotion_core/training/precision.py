@@ -4,7 +4,8 @@ On CPUs with bfloat16 units (Intel AMX or AVX512-BF16) this trains the CNNs here
 twice as fast (measured: cnn_4blocks 188 -> 364 images/s on this 2-core machine); on
 other CPUs bfloat16 is emulated and slower, so `auto` picks it only where it helps.
 Saved models are turned back into float32 on loading, so inference and Grad-CAM run
-the same on every machine.
+the same on every machine. A model too large for the repository is shipped with float16
+weights (half the bytes); loading turns it back into float32 the same way.
 """
 
 import contextlib
@@ -53,8 +54,23 @@ def as_float32(model):
 
     if all(layer.dtype_policy.name == "float32" for layer in _all_layers(model)):
         return model
-    clone = keras.Model.from_config(_float32_config(model.get_config()))
-    clone.set_weights(model.get_weights())
+    return _rebuilt(model, "float32")
+
+
+def as_float16(model):
+    """The same model with float16 layers and weights: half the file size for shipping.
+
+    float16 keeps ~3 significant digits, so predictions move by about 1e-3; a file saved
+    from it loads back as float32 through `as_float32`, like a mixed-precision one.
+    """
+    return _rebuilt(model, "float16")
+
+
+def _rebuilt(model, policy):
+    import keras
+
+    clone = keras.Model.from_config(_with_policy(model.get_config(), policy))
+    clone.set_weights([weight.astype(policy) for weight in model.get_weights()])
     return clone
 
 
@@ -65,12 +81,12 @@ def _all_layers(model):
             yield from _all_layers(layer)
 
 
-def _float32_config(node):
-    """Rewrite every dtype policy in a (nested) Keras config to float32."""
+def _with_policy(node, policy):
+    """Rewrite every dtype policy in a (nested) Keras config to `policy`."""
     if isinstance(node, dict):
         if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict):
-            return dict(node, config=dict(node["config"], name="float32"))
-        return {key: _float32_config(value) for key, value in node.items()}
+            return dict(node, config=dict(node["config"], name=policy))
+        return {key: _with_policy(value, policy) for key, value in node.items()}
     if isinstance(node, list):
-        return [_float32_config(value) for value in node]
+        return [_with_policy(value, policy) for value in node]
     return node
