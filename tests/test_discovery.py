@@ -6,7 +6,7 @@ from emotion_core.data.discovery import download_fer2013, find_sources, looks_li
 
 def test_synthetic_is_always_offered_and_fer2013_is_found_where_the_user_says(kaggle_root, monkeypatch):
     monkeypatch.delenv("EMOTION_DATA_DIR", raising=False)
-    assert find_sources("") == [("Synthetic faces (built in, drawn)", "synthetic")]
+    assert find_sources("") == [("Synthetic faces (built in)", "synthetic")]
     sources = find_sources(str(kaggle_root))
     assert sources[0][1] == str(kaggle_root) and sources[-1][1] == "synthetic"
     monkeypatch.setenv("EMOTION_DATA_DIR", str(kaggle_root))

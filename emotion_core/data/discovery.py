@@ -32,7 +32,7 @@ def find_sources(user_path=""):
             resolved = str(Path(candidate).expanduser())
             if resolved not in [s for _, s in found]:
                 found.append((f"FER2013 at {resolved}", resolved))
-    found.append(("Synthetic faces (built in, drawn)", SYNTHETIC))
+    found.append(("Synthetic faces (built in)", SYNTHETIC))
     return found
 
 
