@@ -7,6 +7,12 @@ Why one layer and not Keras' RandomRotation + RandomZoom + RandomTranslation + R
 each of those resamples the image, and four bilinear resamplings in a row blur a 48x48
 face visibly. Here the four are composed into one affine map and the image is resampled
 once, which is sharper and about four times cheaper.
+
+Why one random generator drawing a (n, 7) table: tf.random.uniform ops that share a seed
+return the same numbers inside tf.data, so seven separate draws were one draw seven times
+(every rotation came with its own zoom, shift and shear, and every mirrored face was turned
+the same way), and each epoch replayed the last one's draws. The generator's state moves on
+with every batch and every epoch.
 """
 
 import math
@@ -26,6 +32,8 @@ class RandomAffine(keras.layers.Layer):
         super().__init__(**kwargs)
         self.config = config
         self.seed = seed
+        self._random = (tf.random.Generator.from_non_deterministic_state() if seed is None
+                        else tf.random.Generator.from_seed(seed))
 
     def call(self, images, training=True):
         if not training or self.config.is_identity():
@@ -40,16 +48,13 @@ class RandomAffine(keras.layers.Layer):
     def _sample_transforms(self, n, height, width):
         """Per-image 8-number projective transforms mapping output pixels to input pixels."""
         c = self.config
-
-        def uniform(low, high):
-            return tf.random.uniform([n], low, high, seed=self.seed)
-
-        angle = uniform(-c.rotation_deg, c.rotation_deg + 1e-9) * (math.pi / 180.0)
-        zoom_x, zoom_y = uniform(1 - c.zoom, 1 + c.zoom + 1e-9), uniform(1 - c.zoom, 1 + c.zoom + 1e-9)
-        shear = tf.tan(uniform(-c.shear, c.shear + 1e-9))
-        shift_x, shift_y = uniform(-c.shift, c.shift + 1e-9) * width, uniform(-c.shift, c.shift + 1e-9) * height
+        draws = tf.unstack(self._random.uniform([n, 7], -1.0, 1.0), axis=1)  # independent, in [-1, 1)
+        angle = draws[0] * c.rotation_deg * (math.pi / 180.0)
+        zoom_x, zoom_y = 1 + draws[1] * c.zoom, 1 + draws[2] * c.zoom
+        shear = tf.tan(draws[3] * c.shear)
+        shift_x, shift_y = draws[4] * c.shift * width, draws[5] * c.shift * height
         if c.horizontal_flip:
-            zoom_x *= tf.where(uniform(0.0, 1.0) < 0.5, -1.0, 1.0)  # a negative x scale mirrors the face
+            zoom_x *= tf.where(draws[6] < 0.0, -1.0, 1.0)  # a negative x scale mirrors the face
         cos, sin = tf.cos(angle), tf.sin(angle)
         # A = rotation @ shear @ diag(zoom_x, zoom_y), applied about the image centre.
         a00, a01 = cos * zoom_x, (cos * shear - sin) * zoom_y
