@@ -95,8 +95,7 @@ def _train_parser(sub):
             train.add_argument(flag.flag, dest=flag.field, action="store_true", default=None, help=flag.help)
         else:
             train.add_argument(flag.flag, dest=flag.field, type=flag.type, choices=flag.choices, help=flag.help)
-    train.add_argument("--no-augment", action="store_true", help="turn augmentation off")
-    train.add_argument("--flip", action="store_true", help="add horizontal flips to augmentation")
+    train.add_argument("--no-augment", action="store_true", help="start from no augmentation (augmentation flags given still apply)")
     train.add_argument("--runs-dir", help="runs root (default: $EMOTION_RUNS_DIR or ./runs)")
     train.add_argument("--run-dir", help="train an existing run folder from its config.json (used by the app)")
     train.set_defaults(func=cmd_train)
@@ -105,7 +104,7 @@ def _train_parser(sub):
 def config_from_args(args):
     """TrainConfig from the parsed `train` flags (a preset, overridden by the flags given)."""
     values = {flag.field: getattr(args, flag.field) for flag in TRAIN_FLAGS}
-    return config_from_flags(values, preset=args.preset, flip=args.flip, no_augment=args.no_augment)
+    return config_from_flags(values, preset=args.preset, no_augment=args.no_augment)
 
 
 def cmd_train(args):

@@ -30,19 +30,21 @@ MAX_EPOCHS = 1000  # far beyond any useful run here (the best recipe uses 50); s
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """The study's augmentation: rotation 10 degrees, zoom 0.15, shift 0.1, shear 0.15; flips off."""
+    """The study's augmentation: rotation 10 degrees, zoom 0.15, shift 0.1, shear 0.15; flips and erasing off."""
 
     rotation_deg: float = 10.0
     zoom: float = 0.15  # each axis scaled by a factor in [1 - zoom, 1 + zoom]
     shift: float = 0.1  # fraction of width / height
     shear: float = 0.15  # shear angle in radians
     horizontal_flip: bool = False
+    erase: float = 0.0  # share of faces with one random patch (2-33% of the face) replaced by noise
 
     def is_identity(self):
-        return not (self.rotation_deg or self.zoom or self.shift or self.shear or self.horizontal_flip)
+        return not (self.rotation_deg or self.zoom or self.shift or self.shear or self.horizontal_flip or self.erase)
 
 
-NO_AUGMENTATION = AugmentConfig(0.0, 0.0, 0.0, 0.0, False)
+NO_AUGMENTATION = AugmentConfig(0.0, 0.0, 0.0, 0.0, False, 0.0)
+AUGMENT = "augment."  # TRAIN_FLAGS fields with this prefix live in TrainConfig.augment
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ class TrainConfig:
         _number("zoom", a.zoom, 0.0, 0.9)
         _number("shift", a.shift, 0.0, 0.5)
         _number("shear", a.shear, 0.0, 1.5)
+        _number("erase", a.erase, 0.0, 1.0)
         _existing("data", self.data, allow_synthetic=True)
         _existing("test_data", self.test_data, allow_empty=True, allow_synthetic=True)
         from emotion_core.models.io import DEFAULT
@@ -239,6 +242,12 @@ TRAIN_FLAGS = (
     Flag("--precision", "precision", str,
          "mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there", PRECISIONS),
     Flag("--init-from", "init_from", str, "start from the weights of a run folder, a .keras file or `default`"),
+    Flag("--rotation", AUGMENT + "rotation_deg", float, "augmentation: turn faces by up to this many degrees"),
+    Flag("--zoom", AUGMENT + "zoom", float, "augmentation: scale each axis by a factor in [1 - zoom, 1 + zoom]"),
+    Flag("--shift", AUGMENT + "shift", float, "augmentation: move faces by up to this share of their size"),
+    Flag("--shear", AUGMENT + "shear", float, "augmentation: shear faces by up to this angle in radians"),
+    Flag("--flip", AUGMENT + "horizontal_flip", bool, "augmentation: mirror half of the faces"),
+    Flag("--erase", AUGMENT + "erase", float, "augmentation: share of faces with a random patch replaced by noise"),
     Flag("--mode", "transfer_mode", str,
          "transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions", TRANSFER_MODES),
     Flag("--unfreeze", "unfreeze", int, "transfer models: convolutions to fine-tune (study: 3, 6, 9)"),
@@ -247,35 +256,41 @@ TRAIN_FLAGS = (
 )
 
 
-def config_from_flags(values, *, preset=None, flip=False, no_augment=False):
+def config_from_flags(values, *, preset=None, no_augment=False):
     """TrainConfig from a preset (default: the study's recipe) overridden by the flags given.
 
     Args:
         values: dict field -> value for the TRAIN_FLAGS given (None or absent: not given).
-        flip: add horizontal flips to the augmentation. no_augment: turn augmentation off.
+        no_augment: start from no augmentation instead of the preset's (augmentation flags still apply).
     """
     base = PRESETS[preset] if preset else TrainConfig()
-    changes = {f.field: values[f.field] for f in TRAIN_FLAGS if values.get(f.field) is not None}
-    augment = base.augment
-    if flip:
-        augment = dataclasses.replace(augment, horizontal_flip=True)
-    if no_augment:
-        augment = NO_AUGMENTATION
+    given = {f.field: values[f.field] for f in TRAIN_FLAGS if values.get(f.field) is not None}
+    augment = NO_AUGMENTATION if no_augment else base.augment
+    augment = dataclasses.replace(augment, **{k.removeprefix(AUGMENT): v for k, v in given.items() if k.startswith(AUGMENT)})
+    changes = {k: v for k, v in given.items() if not k.startswith(AUGMENT)}
     return dataclasses.replace(base, augment=augment, **changes)
+
+
+def flag_value(config, field):
+    """The value of a TRAIN_FLAGS field in `config` (augmentation fields live in config.augment)."""
+    if field.startswith(AUGMENT):
+        return getattr(config.augment, field.removeprefix(AUGMENT))
+    return getattr(config, field)
 
 
 def command_line(config):
     """The `python -m emotion_core train ...` command that rebuilds `config` (non-default flags only)."""
     default = TrainConfig()
+    no_augment = config.augment.is_identity()
     words = []
     for f in TRAIN_FLAGS:
-        value = getattr(config, f.field)
+        if no_augment and f.field.startswith(AUGMENT):
+            continue  # --no-augment below says it all
+        value = flag_value(config, f.field)
         if f.type is bool:
             words += [f.flag] if value else []
-        elif value != getattr(default, f.field) or f.field in ("data", "model"):
+        elif value != flag_value(default, f.field) or f.field in ("data", "model"):
             words += [f.flag, str(value)]
-    if config.augment.is_identity():
+    if no_augment:
         words.append("--no-augment")
-    elif config.augment.horizontal_flip:
-        words.append("--flip")
     return "python -m emotion_core train " + " ".join(words)

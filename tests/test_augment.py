@@ -1,9 +1,9 @@
-"""The augmentation layer: independent random draws, new ones every epoch."""
+"""The augmentation layer: independent random draws, new ones every epoch, random erasing."""
 
 import numpy as np
 import tensorflow as tf
 
-from emotion_core.config import AugmentConfig
+from emotion_core.config import NO_AUGMENTATION, AugmentConfig
 from emotion_core.training.augment import build_augmenter
 from emotion_core.training.loop import make_dataset
 
@@ -42,3 +42,22 @@ def test_no_augmentation_returns_the_faces_unchanged():
     faces = np.random.default_rng(0).random((4, 48, 48, 1)).astype("float32")
     augmenter = build_augmenter(AugmentConfig(0.0, 0.0, 0.0, 0.0, False), seed=0)
     np.testing.assert_array_equal(np.asarray(augmenter(faces, training=True)), faces)
+
+
+def erased_masks(share, n=400):
+    """Which pixels erasing changed in n grey faces, with no other augmentation."""
+    faces = np.full((n, 48, 48, 1), 0.5, dtype="float32")
+    augmenter = build_augmenter(AugmentConfig(0.0, 0.0, 0.0, 0.0, False, erase=share), seed=0)
+    return np.asarray(augmenter(faces, training=True))[..., 0] != 0.5
+
+
+def test_erasing_replaces_one_rectangle_in_the_share_of_faces_asked_for():
+    changed = erased_masks(1.0)
+    areas = changed.mean(axis=(1, 2))
+    assert areas.min() > 0.015 and areas.max() < 0.35  # 2-33% of the face
+    for mask in changed[:50]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert mask.sum() == len(rows) * len(cols)  # the changed pixels fill their bounding box
+        assert rows[-1] - rows[0] + 1 == len(rows) and cols[-1] - cols[0] + 1 == len(cols)
+    assert 0.4 < erased_masks(0.5).any(axis=(1, 2)).mean() < 0.6
+    assert not erased_masks(0.0).any() and NO_AUGMENTATION.is_identity()

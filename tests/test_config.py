@@ -16,9 +16,20 @@ from emotion_core.config import PRESETS, AugmentConfig, TrainConfig, command_lin
     dataclasses.replace(PRESETS["demo"], data="x/fer2013", model="vgg16", transfer_mode="finetune", unfreeze=9,
                         weights="none", input_size=96, reduce_lr=True, augment=AugmentConfig(0, 0, 0, 0, False)),
     TrainConfig(optimizer="sgd", learning_rate=0.01, reduce_lr=True),
+    TrainConfig(augment=AugmentConfig(rotation_deg=20.0, zoom=0.0, shear=0.3, horizontal_flip=True, erase=0.5)),
+    TrainConfig(augment=AugmentConfig(0.0, 0.0, 0.0, 0.0, False, erase=0.25)),
 ])
 def test_the_reproduce_command_parses_back_to_the_same_config(config):
     argv = shlex.split(command_line(config))[3:]  # drop "python -m emotion_core"
     assert config_from_args(build_parser().parse_args(argv)) == config
 
 
+
+
+def test_augmentation_flags_override_the_preset_and_no_augment_starts_from_nothing():
+    args = build_parser().parse_args(["train", "--preset", "fast", "--rotation", "5", "--erase", "0.5"])
+    assert config_from_args(args).augment == AugmentConfig(rotation_deg=5.0, horizontal_flip=True, erase=0.5)
+    args = build_parser().parse_args(["train", "--no-augment", "--flip"])
+    assert config_from_args(args).augment == AugmentConfig(0.0, 0.0, 0.0, 0.0, horizontal_flip=True)
+    assert command_line(PRESETS["fast"]).endswith("--flip")  # only what differs from the study's recipe
+    assert "--rotation" not in command_line(PRESETS["fast"])

@@ -2,6 +2,8 @@
 
 AugmentConfig (in config.py) holds the settings; its defaults are the study's: rotation 10
 degrees, zoom 0.15, shift 0.1, shear 0.15, fill 'nearest'; flips are off (as in the study).
+Random erasing (Zhong et al., 2017) is off unless asked for: it replaces one patch of a share of
+the faces with noise, so the model cannot rely on the mouth or the eyes alone.
 
 Why one layer and not Keras' RandomRotation + RandomZoom + RandomTranslation + RandomShear:
 each of those resamples the image, and four bilinear resamplings in a row blur a 48x48
@@ -24,9 +26,9 @@ import tensorflow as tf
 from emotion_core.config import AugmentConfig
 
 
-class RandomAffine(keras.layers.Layer):
-    """Random rotation, zoom, shift, shear and optional mirroring of (batch, h, w, c) images,
-    a different draw per image, with 'nearest' fill at the borders."""
+class FaceAugmenter(keras.layers.Layer):
+    """Random rotation, zoom, shift, shear, optional mirroring and optional erasing of
+    (batch, h, w, c) images in [0, 1], a different draw per image, 'nearest' fill at the borders."""
 
     def __init__(self, config=AugmentConfig(), seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -41,9 +43,33 @@ class RandomAffine(keras.layers.Layer):
         images = tf.convert_to_tensor(images, tf.float32)
         shape = tf.shape(images)
         transforms = self._sample_transforms(shape[0], tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32))
-        return tf.raw_ops.ImageProjectiveTransformV3(
+        images = tf.raw_ops.ImageProjectiveTransformV3(
             images=images, transforms=transforms, output_shape=shape[1:3], fill_value=0.0,
             interpolation="BILINEAR", fill_mode="NEAREST")
+        return self._erase(images) if self.config.erase else images
+
+    def _erase(self, images):
+        """Replace one random rectangle (2-33% of the area, aspect 0.3-3.3) with uniform noise
+        in a share `erase` of the images; the rest pass unchanged."""
+        shape = tf.shape(images)
+        height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+        u = tf.unstack(self._random.uniform([shape[0], 5]), axis=1)  # independent, in [0, 1)
+        area = (0.02 + 0.31 * u[0]) * height * width
+        aspect = tf.exp(math.log(0.3) + (math.log(3.3) - math.log(0.3)) * u[1])
+        patch_h = tf.minimum(tf.round(tf.sqrt(area * aspect)), height)
+        patch_w = tf.minimum(tf.round(tf.sqrt(area / aspect)), width)
+        top = tf.floor(u[2] * (height - patch_h + 1))
+        left = tf.floor(u[3] * (width - patch_w + 1))
+        rows = tf.range(height)[None, :, None]
+        cols = tf.range(width)[None, None, :]
+
+        def column(values):
+            return values[:, None, None]
+
+        inside = ((rows >= column(top)) & (rows < column(top + patch_h))
+                  & (cols >= column(left)) & (cols < column(left + patch_w))
+                  & column(u[4] < self.config.erase))
+        return tf.where(inside[..., None], self._random.uniform(shape), images)
 
     def _sample_transforms(self, n, height, width):
         """Per-image 8-number projective transforms mapping output pixels to input pixels."""
@@ -71,7 +97,7 @@ class RandomAffine(keras.layers.Layer):
 
 def build_augmenter(config=AugmentConfig(), *, seed=None):
     """The augmentation layer for float (batch, 48, 48, 1) images in [0, 1]."""
-    return RandomAffine(config, seed=seed, name="augment")
+    return FaceAugmenter(config, seed=seed, name="augment")
 
 
 def augment_fn(config=AugmentConfig(), *, seed=None):
