@@ -59,8 +59,8 @@ def train_form():
             shift=st.slider("Shift (fraction of size)", 0.0, 0.3, a.shift, key="train_shift" + k),
             shear=st.slider("Shear (radians)", 0.0, 0.4, a.shear, key="train_shear" + k),
             horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="train_flip" + k),
-            erase=st.slider("Random erasing (share of faces)", 0.0, 1.0, a.erase, key="train_erase" + k,
-                            help="hide one random patch of this share of the faces behind noise"),
+            erase=st.slider("Random erasing", 0.0, 1.0, a.erase, key="train_erase" + k,
+                            help="the share of faces that get one random patch hidden behind noise"),
         )
     with st.expander("Training", expanded=True):
         # Numbers in pairs, choices full width: at 1024 px a half-width select box shows "cosi" and "Ada".
