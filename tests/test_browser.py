@@ -237,11 +237,16 @@ def test_live_video_draws_boxes_and_the_strip_chart_moves(app_url, shots, tmp_pa
         frame.get_by_role("button", name="START").click(timeout=120_000)
         playing = frame.locator("video")
         playing.wait_for(timeout=60_000)
-        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length > 0", timeout=120_000)
-        count = "() => document.querySelector('.js-plotly-plot').data[0].x.length"
-        first = page.evaluate(count)
+        # Streamlit replaces the chart on every rerun, so it can vanish between two reads:
+        # each read waits until a chart with more points than `after` is on the page.
+        def points_beyond(after, timeout):
+            script = ("after => { const plot = document.querySelector('.js-plotly-plot');"
+                      " const n = plot && plot.data ? plot.data[0].x.length : 0; return n > after ? n : 0; }")
+            return page.wait_for_function(script, arg=after, timeout=timeout).json_value()
+
+        first = points_beyond(0, 120_000)
         page.wait_for_timeout(4000)
-        later = page.evaluate(count)
+        later = points_beyond(first, 60_000)
         picture = cv2.imdecode(np.frombuffer(playing.screenshot(), np.uint8), cv2.IMREAD_COLOR)
         page.screenshot(path=str(shots / "live_video.png"), full_page=True)
         browser.close()
