@@ -22,7 +22,7 @@ PRESET_HELP = {
 }
 PRECISION_LABELS = {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"}
 LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)",
-               "blend": "Half label, half crowd votes"}
+               "blend": "Label + crowd votes"}
 IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
 
 
@@ -51,6 +51,11 @@ def train_form():
                       horizontal=True, key="train_labels" + k,
                       help="FER2013's labels are noisy; FER+ had 10 people relabel every face. The crowd's "
                            "labels need FER2013 in the Kaggle layout.")
+    crowd_share = base.crowd_share
+    if labels == "blend":
+        crowd_share = st.slider("Crowd share", 0.0, 1.0, base.crowd_share, step=0.05, key="train_crowd_share" + k,
+                                help="each target is this much the crowd's vote shares, the rest FER2013's label: "
+                                     "more crowd agrees more with the crowd, less with FER2013's test labels")
     with st.expander("Augmentation"):
         a = base.augment
         augment = AugmentConfig(
@@ -82,7 +87,8 @@ def train_form():
                                  format_func=PRECISION_LABELS.get,
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
-    config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels, augment=augment,
+    config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels,
+                                 crowd_share=float(crowd_share), augment=augment,
                                  epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                  lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),
                                  label_smoothing=float(label_smoothing), seed=int(seed), precision=precision, optimizer=optimizer,

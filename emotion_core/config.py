@@ -21,7 +21,7 @@ OPTIMIZERS = ("adam", "sgd")  # sgd: momentum 0.9 with Nesterov, as in the VGG-s
 PRECISIONS = ("auto", "float32", "mixed_bfloat16")
 TRANSFER_MODES = ("feature", "finetune")
 # What the model learns from: FER2013's labels (the study), the crowd's majority, its vote shares,
-# or `blend`: half the FER2013 label and half the vote shares (faces without votes keep their label).
+# or `blend`: the FER2013 label mixed with the vote shares (`crowd_share`; faces without votes keep their label).
 LABEL_SOURCES = ("fer", "crowd", "crowd-soft", "blend")
 SOFT_LABEL_SOURCES = ("crowd-soft", "blend")
 SYNTHETIC = "synthetic"  # the built-in drawn faces, a data source that needs no files
@@ -59,6 +59,7 @@ class TrainConfig:
     model: str = "seed_cnn"
     imbalance: str = "class_weight"  # one of IMBALANCE_STRATEGIES
     labels: str = "fer"  # one of LABEL_SOURCES; crowd labels need FER2013's Kaggle files (votes are keyed by name)
+    crowd_share: float = 0.5  # blend labels only: the vote shares' part of each target, the rest is the label
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     epochs: int = 30
     batch_size: int = 64
@@ -125,6 +126,7 @@ class TrainConfig:
         _whole("input_size", self.input_size, 32, 512)  # keras.applications need at least 32x32
         _number("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
         _number("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        _number("crowd_share", self.crowd_share, 0.0, 1.0)
         _number("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
         a = self.augment
         _number("rotation", a.rotation_deg, 0.0, 180.0)
@@ -226,7 +228,8 @@ TRAIN_FLAGS = (
     Flag("--model", "model", str, "architecture name (see `models`)"),
     Flag("--imbalance", "imbalance", str, "how to handle the class imbalance", IMBALANCE_STRATEGIES),
     Flag("--labels", "labels", str,
-         "train on FER2013's labels, the crowd's majority, its vote shares (FER+ votes), or half label, half votes", LABEL_SOURCES),
+         "train on FER2013's labels, the crowd's majority, its vote shares (FER+ votes), or label and votes blended", LABEL_SOURCES),
+    Flag("--crowd-share", "crowd_share", float, "blend labels: the votes' share of each target, in [0, 1] (the rest is the label)"),
     Flag("--epochs", "epochs", int, f"epochs to train (1-{MAX_EPOCHS})"),
     Flag("--batch-size", "batch_size", int, "faces per training step"),
     Flag("--learning-rate", "learning_rate", float, "the optimizer's (peak) learning rate, in (0, 1]"),

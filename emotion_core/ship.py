@@ -24,8 +24,14 @@ LABEL_DESCRIPTIONS = {
     "fer": "FER2013's",
     "crowd": "the FER+ crowd's majority (faces without an emotion majority left out)",
     "crowd-soft": "the FER+ crowd's vote shares (faces without an emotion majority left out)",
-    "blend": "half FER2013's label, half the FER+ crowd's vote shares (`--labels blend`)",
 }
+
+
+def _labels(config):
+    if config.labels == "blend":
+        share = config.crowd_share
+        return f"{1 - share:.0%} FER2013's label, {share:.0%} the FER+ crowd's vote shares (`--labels blend`)"
+    return LABEL_DESCRIPTIONS.get(config.labels, config.labels)
 
 
 def _reproduce(config, record):
@@ -178,7 +184,7 @@ held-back PrivateTest half is the unbiased check).
 
 ## Architecture and recipe
 - architecture: `{config.model}` ({load_model(model_path).count_params():,} parameters)
-- training labels: {LABEL_DESCRIPTIONS.get(config.labels, config.labels)}
+- training labels: {_labels(config)}
 - imbalance strategy: {config.imbalance}; augmentation: {json.dumps(config.augment.__dict__)}
 - {OPTIMIZER_NAMES.get(config.optimizer, config.optimizer)}, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
   label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};

@@ -126,6 +126,9 @@ def test_blend_labels_keep_every_face_and_mix_label_with_votes(voted_kaggle_root
     assert targets[agreed, angry] == 1.0  # the crowd agrees: the label stays whole
     assert targets[said_neutral, angry] == 0.5 and targets[said_neutral, EMOTIONS.index("neutral")] == 0.5
     assert targets[not_a_face, angry] == 1.0  # no emotion majority: the label alone
+    _, quarter = crowd_labelled(dataset, "blend", crowd_share=0.25)
+    assert quarter[said_neutral, angry] == 0.75 and quarter[said_neutral, EMOTIONS.index("neutral")] == 0.25
+    assert quarter[agreed, angry] == 1.0 and np.allclose(quarter.sum(axis=1), 1.0)
     config = TrainConfig(data=str(voted_kaggle_root), model="cnn_3blocks", epochs=1, labels="blend",
                          imbalance="none", validation_fraction=0.25)
     run_dir = train(config)

@@ -131,6 +131,7 @@ def test_the_best_recipe_starts_from_the_shipped_model_and_needs_crowd_votes():
     at.selectbox(key="train_preset").set_value("best").run()
     assert any("Starts from the weights of the shipped model" in c.value for c in at.caption)
     assert at.radio(key="train_labels_best").value == "blend"
+    assert at.slider(key="train_crowd_share_best").value == 0.5  # the blend's mix is shown and can be changed
     assert at.selectbox(key="train_model_best").value == "cnn_4blocks"
     [b for b in at.button if b.label == "Start training"][0].click().run()  # on the synthetic faces: no votes
     assert not at.exception and runs.list_runs() == []
@@ -142,6 +143,7 @@ def test_recipe_and_architecture_boxes_hold_names_and_their_descriptions_follow_
     at = run_page()
     assert at.selectbox(key="train_preset").options == ["demo", "study", "fast", "best"]
     at.selectbox(key="train_preset").set_value("fast").run()
+    assert not [s for s in at.slider if s.key.startswith("train_crowd_share")]  # only blend labels have a mix
     captions = [c.value for c in at.caption]
     assert "Best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16." in captions
     at.selectbox(key="train_model_fast").set_value("cnn_block4x2").run()

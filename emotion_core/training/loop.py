@@ -51,7 +51,7 @@ def check_data(config):
     """Load the training data (and a named test set) once before a run folder exists, so bad
     data is refused with its message instead of leaving a failed run. Decoded sets are cached,
     so the run itself loads them again in about a second."""
-    crowd_labelled(load_data(config.data, split="train"), config.labels)
+    crowd_labelled(load_data(config.data, split="train"), config.labels, config.crowd_share)
     if config.test_data:
         load_data(config.test_data, split="test")
 
@@ -147,7 +147,7 @@ def prepare_data(config):
     Returns ((train_images, train_targets), (val_images, val_labels), class_weight or None):
     targets are int labels (n,), or float32 shares (n, 7) for crowd-soft and blend.
     """
-    dataset, soft = crowd_labelled(load_data(config.data, split="train"), config.labels)
+    dataset, soft = crowd_labelled(load_data(config.data, split="train"), config.labels, config.crowd_share)
     if config.limit and config.limit < len(dataset):
         keep, _ = split_train_validation(dataset.labels, validation_fraction=1 - config.limit / len(dataset),
                                          seed=config.seed)
@@ -190,11 +190,12 @@ def _to_model_input(images, targets):
     return x, tf.cast(targets, tf.float32)
 
 
-def crowd_labelled(dataset, labels):
+def crowd_labelled(dataset, labels, crowd_share=0.5):
     """The dataset relabelled by the crowd, and the vote shares for soft targets.
 
     Args:
         labels: one of LABEL_SOURCES. `fer` returns the dataset unchanged.
+        crowd_share: for `blend`, the vote shares' part of each target.
     Returns:
         (Dataset, float32 (n, 7) soft targets or None). Faces without votes, or whose top vote
         is contempt, unknown or not-a-face, are left out of crowd training; `blend` keeps them
@@ -209,21 +210,22 @@ def crowd_labelled(dataset, labels):
         raise DataError(f"no crowd votes for the faces of {dataset.description}: crowd labels need FER2013 in "
                         "the Kaggle layout (the votes are keyed by its file names)")
     if labels == "blend":
-        return dataset, blend_targets(dataset.labels, crowd.distribution(), voted)
+        return dataset, blend_targets(dataset.labels, crowd.distribution(), voted, crowd_share)
     relabelled = dataset.subset(keep, description=f"{dataset.description}, crowd labels ({len(keep)} faces with votes)")
     relabelled.labels = crowd.majority()[keep]
     return relabelled, crowd.distribution()[keep] if labels == "crowd-soft" else None
 
 
-def blend_targets(labels, shares, voted):
-    """float32 (n, 7): half the one-hot label and half the crowd's shares where `voted`, else the label.
+def blend_targets(labels, shares, voted, crowd_share=0.5):
+    """float32 (n, 7): the one-hot label mixed with the crowd's shares where `voted`, else the label.
 
-    Why half: the crowd's shares alone move the model away from FER2013's labels (the test's
-    answer key), the labels alone teach their noise. With half, the label always stays the
-    largest target (tied only when every voter chose one other emotion); the crowd shapes the rest.
+    Why mix: the crowd's shares alone move the model away from FER2013's labels (the test's
+    answer key), the labels alone teach their noise. With a crowd share of at most half, the
+    label always stays the largest target (tied at half only when every voter chose one other
+    emotion); the crowd shapes the rest. The share trades one agreement for the other.
     """
     targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
-    targets[voted] = 0.5 * targets[voted] + 0.5 * shares[voted]
+    targets[voted] = (1 - crowd_share) * targets[voted] + crowd_share * shares[voted]
     return targets
 
 
