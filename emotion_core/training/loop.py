@@ -220,9 +220,9 @@ def blend_targets(labels, shares, voted, crowd_share=0.5):
     """float32 (n, 7): the one-hot label mixed with the crowd's shares where `voted`, else the label.
 
     Why mix: the crowd's shares alone move the model away from FER2013's labels (the test's
-    answer key), the labels alone teach their noise. With a crowd share of at most half, the
-    label always stays the largest target (tied at half only when every voter chose one other
-    emotion); the crowd shapes the rest. The share trades one agreement for the other.
+    answer key), the labels alone teach their noise. Below half a crowd share the label always
+    stays the largest target (at half it ties only when every voter chose one other emotion);
+    the crowd shapes the rest. The share trades one agreement for the other.
     """
     targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
     targets[voted] = (1 - crowd_share) * targets[voted] + crowd_share * shares[voted]
