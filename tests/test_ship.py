@@ -98,3 +98,18 @@ def test_starting_weights_of_another_architecture_are_refused_before_a_run_folde
     _, cnn_3blocks_run = finished_run
     with pytest.raises(ConfigError, match="holds a cnn_3blocks model, whose weights do not fit --model seed_cnn"):
         check_model(TrainConfig(model="seed_cnn", init_from=str(cnn_3blocks_run)))
+
+
+def test_the_card_states_the_blend_of_label_and_crowd_votes(tmp_path, finished_run):
+    """A run trained with `--labels blend --crowd-share 0.25` (its config.json edited: synthetic faces have no votes)."""
+    import json
+    import shutil
+
+    _, run_dir = finished_run
+    blended = shutil.copytree(run_dir, tmp_path / "blended")
+    config = json.loads((blended / "config.json").read_text())
+    (blended / "config.json").write_text(json.dumps({**config, "labels": "blend", "crowd_share": 0.25}))
+    ship(blended, assets=tmp_path / "assets")
+    card = (tmp_path / "assets" / "MODEL_CARD.md").read_text()
+    assert "- training labels: 75% FER2013's label, 25% the FER+ crowd's vote shares" in card
+    assert "--labels blend --crowd-share 0.25" in card  # and the reproduce command keeps the mix
