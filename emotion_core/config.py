@@ -75,6 +75,10 @@ class TrainConfig:
     seed: int = 0
     precision: str = "float32"  # one of PRECISIONS; auto: bfloat16 where the CPU has bfloat16 units
     init_from: str = ""  # a run folder, .keras file or `default` whose weights start training (schedules in steps)
+    # Distillation: models (comma-separated run folders, .keras files or `default`) whose averaged
+    # predictions (with their mirror) make up `teacher_share` of each training target.
+    teachers: str = ""
+    teacher_share: float = 0.5
     # Transfer models only (vgg16, vgg19, resnet50); ignored by the CNNs.
     transfer_mode: str = "feature"  # feature: frozen backbone | finetune: last `unfreeze` convolutions train too
     unfreeze: int = 6  # the study tried 3, 6 and 9 (VGG16: block4 onward is 6)
@@ -127,6 +131,7 @@ class TrainConfig:
         _number("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
         _number("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
         _number("crowd_share", self.crowd_share, 0.0, 1.0)
+        _number("teacher_share", self.teacher_share, 0.0, 1.0)
         _number("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
         a = self.augment
         _number("rotation", a.rotation_deg, 0.0, 180.0)
@@ -140,7 +145,14 @@ class TrainConfig:
 
         if self.init_from != DEFAULT:  # the shipped model
             _existing("init_from", self.init_from, allow_empty=True)
+        for teacher in self.teacher_list():
+            if teacher != DEFAULT:
+                _existing("teachers", teacher)
         return self
+
+    def teacher_list(self):
+        """The teachers' model references, in order (empty: no distillation)."""
+        return [t.strip() for t in self.teachers.split(",") if t.strip()]
 
 
 def _choice(name, value, allowed):
@@ -245,6 +257,9 @@ TRAIN_FLAGS = (
     Flag("--precision", "precision", str,
          "mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there", PRECISIONS),
     Flag("--init-from", "init_from", str, "start from the weights of a run folder, a .keras file or `default`"),
+    Flag("--teachers", "teachers", str,
+         "distil: comma-separated models (run folders, .keras files, `default`) whose averaged predictions join the targets"),
+    Flag("--teacher-share", "teacher_share", float, "with --teachers: the teachers' share of each target, in [0, 1]"),
     Flag("--rotation", AUGMENT + "rotation_deg", float, "augmentation: turn faces by up to this many degrees"),
     Flag("--zoom", AUGMENT + "zoom", float, "augmentation: scale each axis by a factor in [1 - zoom, 1 + zoom]"),
     Flag("--shift", AUGMENT + "shift", float, "augmentation: move faces by up to this share of their size"),

@@ -30,8 +30,15 @@ LABEL_DESCRIPTIONS = {
 def _labels(config):
     if config.labels == "blend":
         share = config.crowd_share
-        return f"{1 - share:.0%} FER2013's label, {share:.0%} the FER+ crowd's vote shares (`--labels blend`)"
-    return LABEL_DESCRIPTIONS.get(config.labels, config.labels)
+        text = f"{1 - share:.0%} FER2013's label, {share:.0%} the FER+ crowd's vote shares (`--labels blend`)"
+    else:
+        text = LABEL_DESCRIPTIONS.get(config.labels, config.labels)
+    teachers = config.teacher_list()
+    if not teachers:
+        return text
+    names = ", ".join(Path(t).name for t in teachers)
+    return (f"{1 - config.teacher_share:.0%} of each target from {text}; {config.teacher_share:.0%} the averaged "
+            f"predictions of {len(teachers)} teacher model(s) ({names}), each with its mirror (`--teachers`)")
 
 
 def _reproduce(config, record):

@@ -102,6 +102,8 @@ FLAG_CASES = [
     (["--labels", "blend"], "no crowd votes for the faces"),
     (["--erase", "1.5"], "erase must be a finite number in [0, 1]"),
     (["--labels", "blend", "--crowd-share", "-0.1"], "crowd_share must be a finite number in [0, 1]"),
+    (["--teachers", "/no/such/run"], "teachers: '/no/such/run' does not exist"),
+    (["--teachers", "default", "--teacher-share", "1.5"], "teacher_share must be a finite number in [0, 1]"),
     (["--rotation", "-5"], "rotation must be a finite number in [0, 180]"),
     (["--zoom", "nan"], "zoom must be a finite number"),
 ]

@@ -19,6 +19,7 @@ from emotion_core.config import PRESETS, AugmentConfig, TrainConfig, command_lin
     TrainConfig(augment=AugmentConfig(rotation_deg=20.0, zoom=0.0, shear=0.3, horizontal_flip=True, erase=0.5)),
     TrainConfig(augment=AugmentConfig(0.0, 0.0, 0.0, 0.0, False, erase=0.25)),
     dataclasses.replace(PRESETS["best"], crowd_share=0.25),
+    dataclasses.replace(PRESETS["fast"], teachers="runs/a,default", teacher_share=0.7),
 ])
 def test_the_reproduce_command_parses_back_to_the_same_config(config):
     argv = shlex.split(command_line(config))[3:]  # drop "python -m emotion_core"

@@ -151,3 +151,38 @@ def test_crowd_labels_on_data_without_votes_are_refused_before_a_run_folder_exis
 
     with pytest.raises(DataError, match="no crowd votes for the faces"):
         check_data(TrainConfig(data="synthetic", labels="crowd"))
+
+
+def test_distilled_targets_mix_the_labels_with_the_teachers_predictions():
+    from emotion_core.training.loop import distilled_targets
+
+    uniform = np.full((2, 7), 1 / 7, np.float32)
+    targets = distilled_targets(np.array([0, 2]), uniform, 0.25)
+    assert targets[0, 0] == pytest.approx(0.75 + 0.25 / 7) and targets[0, 1] == pytest.approx(0.25 / 7)
+    assert targets[1].argmax() == 2 and np.allclose(targets.sum(axis=1), 1)
+    soft = np.full((2, 7), 0.0, np.float32)
+    soft[:, 3] = 1.0
+    assert np.allclose(distilled_targets(soft, uniform, 1.0), uniform)  # all teacher: the labels are gone
+
+
+def test_a_distilled_run_learns_from_the_averaged_teachers(trained_synthetic_run, tmp_path, monkeypatch):
+    import dataclasses
+
+    from emotion_core.data import load_data
+    from emotion_core.evaluation import predict_probabilities
+    from emotion_core.training import loop
+
+    faces = load_data("synthetic", split="test").images[:40]
+    teacher, default = str(trained_synthetic_run), "default"
+    both = loop.teachers_probabilities([teacher, default], faces)
+    alone = [predict_probabilities(load_model(t), faces, tta=True) for t in (teacher, default)]
+    assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-5)
+    asked = []
+    monkeypatch.setattr(loop, "teachers_probabilities", lambda ts, images: asked.append((ts, len(images))) or
+                        predict_probabilities(load_model(ts[0]), images, tta=True))
+    config = dataclasses.replace(TINY, teachers=f"{teacher}, default", teacher_share=0.5)
+    run_dir = train(config, root=tmp_path / "runs")
+    assert runs.read_status(run_dir)["state"] == runs.FINISHED
+    (x_train, _), _, _ = loop.prepare_data(config)
+    assert asked == [([teacher, "default"], len(x_train))]  # every training face, once
+    assert TrainConfig.from_dict(runs.read_config(run_dir)).teacher_list() == [teacher, "default"]

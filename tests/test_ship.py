@@ -113,3 +113,19 @@ def test_the_card_states_the_blend_of_label_and_crowd_votes(tmp_path, finished_r
     card = (tmp_path / "assets" / "MODEL_CARD.md").read_text()
     assert "- training labels: 75% FER2013's label, 25% the FER+ crowd's vote shares" in card
     assert "--labels blend --crowd-share 0.25" in card  # and the reproduce command keeps the mix
+
+
+def test_the_card_names_the_teachers_of_a_distilled_model(tmp_path, finished_run):
+    import json
+    import shutil
+
+    _, run_dir = finished_run
+    distilled = shutil.copytree(run_dir, tmp_path / "distilled")
+    config = json.loads((distilled / "config.json").read_text())
+    teachers = f"{tmp_path / 'runs' / 'teacher_a'},default"
+    (distilled / "config.json").write_text(json.dumps({**config, "teachers": teachers, "teacher_share": 0.75}))
+    ship(distilled, assets=tmp_path / "assets")
+    card = (tmp_path / "assets" / "MODEL_CARD.md").read_text()
+    assert ("- training labels: 25% of each target from FER2013's; 75% the averaged predictions of 2 teacher "
+            "model(s) (teacher_a, default)") in card
+    assert f"--teachers {teachers} --teacher-share 0.75" in card

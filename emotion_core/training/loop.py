@@ -21,7 +21,7 @@ from emotion_core.data import Dataset, has_split, load_data
 from emotion_core.data.crowd import NO_MAJORITY, votes_for
 from emotion_core.data.prepare import balance_by_augmentation, class_weights, split_train_validation
 from emotion_core.errors import ConfigError, DataError, TrainingError
-from emotion_core.evaluation import evaluate, save_evaluation
+from emotion_core.evaluation import evaluate, predict_probabilities, save_evaluation
 from emotion_core.labels import NUM_CLASSES
 from emotion_core.models import build_model, get_spec
 from emotion_core.models.io import load_model, save_model_atomic
@@ -63,6 +63,8 @@ def check_model(config):
     model = build_model(config.model, **config.model_options(get_spec(config.model).family))
     if config.init_from:
         _check_same_architecture(model, load_model(config.init_from), config)
+    for teacher in config.teacher_list():
+        load_model(teacher)
 
 
 def _check_same_architecture(model, start, config):
@@ -104,6 +106,11 @@ def _train_into(run_dir, config, extra_callbacks):
     keras.utils.set_random_seed(config.seed)
     runs.write_status(run_dir, runs.RUNNING, phase="loading data")
     train_data, val_data, weights = prepare_data(config)
+    if config.teachers:
+        runs.write_status(run_dir, runs.RUNNING, phase="asking the teachers")
+        x_train, y_train = train_data
+        teacher_probs = teachers_probabilities(config.teacher_list(), x_train)
+        train_data = (x_train, distilled_targets(y_train, teacher_probs, config.teacher_share))
     steps = int(np.ceil(len(train_data[1]) / config.batch_size))
     with dtype_policy(resolve_precision(config.precision)):
         model = build_model(config.model, **config.model_options(get_spec(config.model).family))
@@ -227,6 +234,24 @@ def blend_targets(labels, shares, voted, crowd_share=0.5):
     targets = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
     targets[voted] = (1 - crowd_share) * targets[voted] + crowd_share * shares[voted]
     return targets
+
+
+def teachers_probabilities(teachers, images):
+    """float32 (n, 7): the teachers' predictions for `images`, each with its mirror, averaged."""
+    return sum(predict_probabilities(load_model(t), images, tta=True) for t in teachers) / len(teachers)
+
+
+def distilled_targets(targets, teacher_probs, teacher_share):
+    """float32 (n, 7): the labels' targets (int labels or soft rows) mixed with the teachers'.
+
+    Why: an ensemble of models is more accurate than any of its members, but costs each of them
+    on every Live frame; a single network trained towards the ensemble's answers keeps much of
+    its gain at one network's cost (Hinton et al., 2015). The labels keep the rest of the target,
+    so the student also learns where every teacher is wrong.
+    """
+    if targets.ndim == 1:
+        targets = np.eye(NUM_CLASSES, dtype=np.float32)[targets]
+    return ((1 - teacher_share) * targets + teacher_share * teacher_probs).astype(np.float32)
 
 
 def _optimizer(config, learning_rate):
