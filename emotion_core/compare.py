@@ -21,7 +21,7 @@ def runs_table(infos):
             "recipe": info.config.get("recipe", "custom"),
             "data": _short_source(info.config.get("data", "")),
             "architecture": info.config.get("model"),
-            "labels": info.config.get("labels", "fer"),
+            "labels": _labels(info.config),
             "imbalance": info.config.get("imbalance"),
             "epochs": info.epochs_done,
             "best val accuracy": info.best_val_accuracy,
@@ -35,6 +35,13 @@ def runs_table(infos):
             "path": str(info.path),
         })
     return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "path"])
+
+
+def _labels(config):
+    """The run's label source, and how many teachers it was distilled from."""
+    teachers = [t for t in str(config.get("teachers") or "").split(",") if t.strip()]
+    labels = config.get("labels", "fer")
+    return f"{labels} + {len(teachers)} teacher{'s' if len(teachers) > 1 else ''}" if teachers else labels
 
 
 def describe_test_set(evaluation):

@@ -18,6 +18,9 @@ def test_runs_table_and_per_class_table(tmp_path):
     row = runs_table(runs.list_runs(tmp_path)).iloc[0]
     assert row["crowd accuracy"] == 0.61 and row["labels"] == "fer"  # both accuracies, side by side
     assert (row["epochs"], row["best val accuracy"], row["test accuracy"], row["training time (min)"]) == (2, 0.5, 0.45, 2.0)
+    distilled = runs.create_run({"data": "synthetic", "model": "seed_cnn", "labels": "blend",
+                                 "teachers": "runs/a, runs/b"}, root=tmp_path / "other")
+    assert runs_table([runs.load_run(distilled)]).iloc[0]["labels"] == "blend + 2 teachers"
     table = per_class_table({"a": report})
     assert table.loc["Sad", ("a", "recall")] == 0.2 and isinstance(table.columns, pd.MultiIndex)
 

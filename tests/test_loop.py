@@ -174,11 +174,13 @@ def test_a_distilled_run_learns_from_the_averaged_teachers(trained_synthetic_run
 
     faces = load_data("synthetic", split="test").images[:40]
     teacher, default = str(trained_synthetic_run), "default"
-    both = loop.teachers_probabilities([teacher, default], faces)
+    told = []
+    both = loop.teachers_probabilities([teacher, default], faces, progress=lambda i, n: told.append((i, n)))
+    assert told == [(1, 2), (2, 2)]
     alone = [predict_probabilities(load_model(t), faces, tta=True) for t in (teacher, default)]
     assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-5)
     asked = []
-    monkeypatch.setattr(loop, "teachers_probabilities", lambda ts, images: asked.append((ts, len(images))) or
+    monkeypatch.setattr(loop, "teachers_probabilities", lambda ts, images, progress: asked.append((ts, len(images))) or
                         predict_probabilities(load_model(ts[0]), images, tta=True))
     config = dataclasses.replace(TINY, teachers=f"{teacher}, default", teacher_share=0.5)
     run_dir = train(config, root=tmp_path / "runs")

@@ -107,9 +107,9 @@ def _train_into(run_dir, config, extra_callbacks):
     runs.write_status(run_dir, runs.RUNNING, phase="loading data")
     train_data, val_data, weights = prepare_data(config)
     if config.teachers:
-        runs.write_status(run_dir, runs.RUNNING, phase="asking the teachers")
         x_train, y_train = train_data
-        teacher_probs = teachers_probabilities(config.teacher_list(), x_train)
+        teacher_probs = teachers_probabilities(config.teacher_list(), x_train, progress=lambda i, n: runs.write_status(
+            run_dir, runs.RUNNING, phase=f"asking teacher {i} of {n} about {len(x_train):,} faces"))
         train_data = (x_train, distilled_targets(y_train, teacher_probs, config.teacher_share))
     steps = int(np.ceil(len(train_data[1]) / config.batch_size))
     with dtype_policy(resolve_precision(config.precision)):
@@ -236,9 +236,17 @@ def blend_targets(labels, shares, voted, crowd_share=0.5):
     return targets
 
 
-def teachers_probabilities(teachers, images):
-    """float32 (n, 7): the teachers' predictions for `images`, each with its mirror, averaged."""
-    return sum(predict_probabilities(load_model(t), images, tta=True) for t in teachers) / len(teachers)
+def teachers_probabilities(teachers, images, progress=None):
+    """float32 (n, 7): the teachers' predictions for `images`, each with its mirror, averaged.
+
+    progress: optional callable(teacher number from 1, number of teachers), called before each.
+    """
+    total = np.zeros((len(images), NUM_CLASSES), np.float32)
+    for i, teacher in enumerate(teachers, start=1):
+        if progress:
+            progress(i, len(teachers))
+        total += predict_probabilities(load_model(teacher), images, tta=True)
+    return total / len(teachers)
 
 
 def distilled_targets(targets, teacher_probs, teacher_share):
