@@ -56,6 +56,7 @@ def train_form():
         crowd_share = st.slider("Crowd share", 0.0, 1.0, base.crowd_share, step=0.05, key="train_crowd_share" + k,
                                 help="each target is this much the crowd's vote shares, the rest FER2013's label: "
                                      "more crowd agrees more with the crowd, less with FER2013's test labels")
+    teachers, teacher_share = distil_form(base, k)
     with st.expander("Augmentation"):
         a = base.augment
         augment = AugmentConfig(
@@ -88,12 +89,31 @@ def train_form():
                                  help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
                                       "units (Intel AMX / AVX512-BF16) and slower on others")
     config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels,
-                                 crowd_share=float(crowd_share), augment=augment,
+                                 crowd_share=float(crowd_share), teachers=teachers,
+                                 teacher_share=float(teacher_share), augment=augment,
                                  epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
                                  lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),
                                  label_smoothing=float(label_smoothing), seed=int(seed), precision=precision, optimizer=optimizer,
                                  **transfer)
     return config, preset
+
+
+def distil_form(base, k):
+    """Teachers for distillation: finished runs whose averaged predictions join the targets.
+
+    Returns (comma-separated run folders, the teachers' share of each target)."""
+    with st.expander("Learn from trained runs (distillation)"):
+        trained = [i for i in runs.list_runs() if i.state == runs.FINISHED and runs.has_model(i.path)]
+        names = {str(i.path): i.name for i in trained}
+        chosen = st.multiselect("Teachers", list(names), format_func=names.get, key="train_teachers" + k,
+                                placeholder="none: learn from the labels alone",
+                                help="each target mixes the labels with these runs' averaged predictions, so "
+                                     "one network learns what several agree on (at one network's Live cost)")
+        if chosen:  # at 1024 px the boxes' chips show a few letters of each name
+            st.caption(plain("Teachers: " + "; ".join(names[c] for c in chosen) + "."))
+        share = st.slider("Teachers' share", 0.0, 1.0, base.teacher_share, step=0.05, key="train_teacher_share" + k,
+                          disabled=not chosen)
+    return ",".join(chosen), share
 
 
 def transfer_form(base, k):

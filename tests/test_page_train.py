@@ -148,3 +148,24 @@ def test_recipe_and_architecture_boxes_hold_names_and_their_descriptions_follow_
     assert "Best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16." in captions
     at.selectbox(key="train_model_fast").set_value("cnn_block4x2").run()
     assert "Experiment 7: four blocks, fourth block doubled." in [c.value for c in at.caption]
+
+
+def test_finished_runs_can_teach_a_new_run(trained_synthetic_run):
+    """The distillation box lists finished runs; the chosen ones reach the new run's config."""
+    import shutil
+
+    teacher = shutil.copytree(trained_synthetic_run, runs.runs_root() / trained_synthetic_run.name)
+    at = run_page()
+    at.number_input(key="train_epochs_demo").set_value(1)
+    at.number_input(key="train_limit_demo").set_value(300)
+    box = at.multiselect(key="train_teachers_demo")
+    assert box.options == [runs.load_run(teacher).name]
+    assert at.slider(key="train_teacher_share_demo").disabled  # no teacher yet: nothing to share
+    box.select(str(teacher)).run()
+    assert f"Teachers: {runs.load_run(teacher).name}." in [c.value.replace("\\", "") for c in at.caption]
+    at.slider(key="train_teacher_share_demo").set_value(0.75).run()
+    [b for b in at.button if b.label == "Start training"][0].click().run()
+    assert not at.exception
+    (new,) = [i for i in runs.list_runs() if i.path != teacher]
+    assert (new.config["teachers"], new.config["teacher_share"]) == (str(teacher), 0.75)
+    assert wait_for_state(new.path, {runs.FINISHED, runs.FAILED}) == runs.FINISHED

@@ -35,8 +35,8 @@ def launch_training(config, *, root=None, recipe=None):
                        "a time: stop it or wait for it to finish (EMOTION_MAX_TRAININGS allows more)")
     config.validate()
     check_data(config)
-    if get_spec(config.model).family == "transfer":
-        check_model(config)  # missing ImageNet weights: say so now, not in a failed run
+    if get_spec(config.model).family == "transfer" or config.teachers:
+        check_model(config)  # missing ImageNet weights or a teacher that is no model: say so now, not in a failed run
     run_dir = start_run(config, root=root, recipe=recipe)
     with open(runs.log_path(run_dir), "ab") as log:
         subprocess.Popen(
