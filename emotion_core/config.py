@@ -145,6 +145,8 @@ class TrainConfig:
 
         if self.init_from != DEFAULT:  # the shipped model
             _existing("init_from", self.init_from, allow_empty=True)
+        if not isinstance(self.teachers, str):
+            raise ConfigError(f"teachers must be model references separated by commas, not {self.teachers!r}")
         for teacher in self.teacher_list():
             if teacher != DEFAULT:
                 _existing("teachers", teacher)

@@ -37,8 +37,9 @@ def _labels(config):
     if not teachers:
         return text
     names = ", ".join(Path(t).name for t in teachers)
-    return (f"{1 - config.teacher_share:.0%} of each target from {text}; {config.teacher_share:.0%} the averaged "
-            f"predictions of {len(teachers)} teacher model(s) ({names}), each with its mirror (`--teachers`)")
+    models = "1 teacher model" if len(teachers) == 1 else f"{len(teachers)} teacher models"
+    return (f"{text}; each target {1 - config.teacher_share:.0%} those, {config.teacher_share:.0%} the averaged "
+            f"predictions of {models} ({names}), each with its mirror (`--teachers`)")
 
 
 def _reproduce(config, record):

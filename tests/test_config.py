@@ -35,3 +35,11 @@ def test_augmentation_flags_override_the_preset_and_no_augment_starts_from_nothi
     assert config_from_args(args).augment == AugmentConfig(0.0, 0.0, 0.0, 0.0, horizontal_flip=True)
     assert command_line(PRESETS["fast"]).endswith("--flip")  # only what differs from the study's recipe
     assert "--rotation" not in command_line(PRESETS["fast"])
+
+
+def test_teachers_in_an_edited_config_json_must_be_one_comma_separated_string():
+    from emotion_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"teachers must be model references separated by commas, not \['a'\]"):
+        TrainConfig.from_dict({"teachers": ["a"]}).validate()
+    assert TrainConfig(teachers=" default, ,default ").validate().teacher_list() == ["default", "default"]

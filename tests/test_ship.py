@@ -126,6 +126,6 @@ def test_the_card_names_the_teachers_of_a_distilled_model(tmp_path, finished_run
     (distilled / "config.json").write_text(json.dumps({**config, "teachers": teachers, "teacher_share": 0.75}))
     ship(distilled, assets=tmp_path / "assets")
     card = (tmp_path / "assets" / "MODEL_CARD.md").read_text()
-    assert ("- training labels: 25% of each target from FER2013's; 75% the averaged predictions of 2 teacher "
-            "model(s) (teacher_a, default)") in card
+    assert ("- training labels: FER2013's; each target 25% those, 75% the averaged predictions of 2 teacher "
+            "models (teacher_a, default)") in card
     assert f"--teachers {teachers} --teacher-share 0.75" in card
