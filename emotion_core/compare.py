@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from emotion_core.config import split_teachers
 from emotion_core.labels import EMOTIONS
 
 RUN_COLUMNS = ("name", "recipe", "data", "architecture", "labels", "imbalance", "epochs", "best val accuracy",
@@ -39,7 +40,7 @@ def runs_table(infos):
 
 def _labels(config):
     """The run's label source, and how many teachers it was distilled from."""
-    teachers = [t for t in str(config.get("teachers") or "").split(",") if t.strip()]
+    teachers = split_teachers(config.get("teachers"))
     labels = config.get("labels", "fer")
     return f"{labels} + {len(teachers)} teacher{'s' if len(teachers) > 1 else ''}" if teachers else labels
 

@@ -154,7 +154,12 @@ class TrainConfig:
 
     def teacher_list(self):
         """The teachers' model references, in order (empty: no distillation)."""
-        return [t.strip() for t in self.teachers.split(",") if t.strip()]
+        return split_teachers(self.teachers)
+
+
+def split_teachers(text):
+    """'runs/a, default' -> ['runs/a', 'default']: the comma-separated `teachers` field as a list."""
+    return [t.strip() for t in str(text or "").split(",") if t.strip()]
 
 
 def _choice(name, value, allowed):
