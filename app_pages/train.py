@@ -67,6 +67,9 @@ def train_form():
             horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="train_flip" + k),
             erase=st.slider("Random erasing", 0.0, 1.0, a.erase, key="train_erase" + k,
                             help="the share of faces that get one random patch hidden behind noise"),
+            mixup=st.slider("Mixup", 0.0, 1.0, a.mixup, step=0.05, key="train_mixup" + k,
+                            help="0: off. Otherwise pairs of faces are blended, and their targets with them, "
+                                 "with weights drawn from Beta(mixup, mixup); 0.2 mostly keeps one face in front"),
         )
     with st.expander("Training", expanded=True):
         # Numbers in pairs, choices full width: at 1024 px a half-width select box shows "cosi" and "Ada".

@@ -30,7 +30,7 @@ MAX_EPOCHS = 1000  # far beyond any useful run here (the best recipe uses 50); s
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """The study's augmentation: rotation 10 degrees, zoom 0.15, shift 0.1, shear 0.15; flips and erasing off."""
+    """The study's augmentation: rotation 10 degrees, zoom 0.15, shift 0.1, shear 0.15; flips, erasing and mixup off."""
 
     rotation_deg: float = 10.0
     zoom: float = 0.15  # each axis scaled by a factor in [1 - zoom, 1 + zoom]
@@ -38,12 +38,17 @@ class AugmentConfig:
     shear: float = 0.15  # shear angle in radians
     horizontal_flip: bool = False
     erase: float = 0.0  # share of faces with one random patch (2-33% of the face) replaced by noise
+    mixup: float = 0.0  # Beta(mixup, mixup) weights for mixing pairs of faces and their targets; 0: off
+
+    def changes_faces_alone(self):
+        """Whether any face-by-face transform is on (mixup works on pairs of faces and their targets)."""
+        return bool(self.rotation_deg or self.zoom or self.shift or self.shear or self.horizontal_flip or self.erase)
 
     def is_identity(self):
-        return not (self.rotation_deg or self.zoom or self.shift or self.shear or self.horizontal_flip or self.erase)
+        return not (self.changes_faces_alone() or self.mixup)
 
 
-NO_AUGMENTATION = AugmentConfig(0.0, 0.0, 0.0, 0.0, False, 0.0)
+NO_AUGMENTATION = AugmentConfig(0.0, 0.0, 0.0, 0.0, False, 0.0, 0.0)
 AUGMENT = "augment."  # TRAIN_FLAGS fields with this prefix live in TrainConfig.augment
 
 
@@ -139,6 +144,7 @@ class TrainConfig:
         _number("shift", a.shift, 0.0, 0.5)
         _number("shear", a.shear, 0.0, 1.5)
         _number("erase", a.erase, 0.0, 1.0)
+        _number("mixup", a.mixup, 0.0, 10.0)
         _existing("data", self.data, allow_synthetic=True)
         _existing("test_data", self.test_data, allow_empty=True, allow_synthetic=True)
         from emotion_core.models.io import DEFAULT
@@ -273,6 +279,8 @@ TRAIN_FLAGS = (
     Flag("--shear", AUGMENT + "shear", float, "augmentation: shear faces by up to this angle in radians"),
     Flag("--flip", AUGMENT + "horizontal_flip", bool, "augmentation: mirror half of the faces"),
     Flag("--erase", AUGMENT + "erase", float, "augmentation: share of faces with a random patch replaced by noise"),
+    Flag("--mixup", AUGMENT + "mixup", float,
+         "augmentation: mix pairs of faces and their targets with Beta(a, a) weights (0: off; 0.2 is usual)"),
     Flag("--mode", "transfer_mode", str,
          "transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions", TRANSFER_MODES),
     Flag("--unfreeze", "unfreeze", int, "transfer models: convolutions to fine-tune (study: 3, 6, 9)"),

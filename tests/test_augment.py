@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from emotion_core.config import NO_AUGMENTATION, AugmentConfig
-from emotion_core.training.augment import build_augmenter
+from emotion_core.training.augment import build_augmenter, build_mixer
 from emotion_core.training.loop import make_dataset
 
 
@@ -61,3 +61,41 @@ def test_erasing_replaces_one_rectangle_in_the_share_of_faces_asked_for():
         assert rows[-1] - rows[0] + 1 == len(rows) and cols[-1] - cols[0] + 1 == len(cols)
     assert 0.4 < erased_masks(0.5).any(axis=(1, 2)).mean() < 0.6
     assert not erased_masks(0.0).any() and NO_AUGMENTATION.is_identity()
+
+
+def mixed_batch(alpha, n=2000, seed=0):
+    """One mixed batch of n flat faces (face i has brightness i / n) with one-hot targets i % 7,
+    and each face's own weight, read off its brightness."""
+    faces = (np.arange(n, dtype="float32") / n)[:, None, None, None] * np.ones((1, 48, 48, 1), "float32")
+    targets = np.eye(7, dtype="float32")[np.arange(n) % 7]
+    images, mixed = build_mixer(AugmentConfig(0.0, 0.0, 0.0, 0.0, False, mixup=alpha), seed=seed)(faces, targets)
+    images, partner = np.asarray(images), faces[::-1]  # the partner: the face at the mirrored batch position
+    weight = (images[:, 0, 0, 0] - partner[:, 0, 0, 0]) / (faces[:, 0, 0, 0] - partner[:, 0, 0, 0])
+    return targets, images, np.asarray(mixed), weight
+
+
+def test_mixup_mixes_each_face_and_its_target_with_the_same_weight():
+    targets, images, mixed, weight = mixed_batch(1.0)
+    expected = weight[:, None] * targets + (1 - weight[:, None]) * targets[::-1]
+    np.testing.assert_allclose(mixed, expected, atol=1e-4)
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0, atol=1e-5)
+    assert np.ptp(images[:, :, :, 0], axis=(1, 2)).max() < 1e-6  # whole faces are mixed, not patches
+    assert 0.25 < weight.std() < 0.35  # Beta(1, 1) is uniform: std 0.29
+
+
+def test_small_mixup_alphas_keep_most_faces_nearly_whole():
+    def nearly_whole(alpha):
+        weight = mixed_batch(alpha)[3]
+        return np.mean((weight < 0.1) | (weight > 0.9))
+
+    assert nearly_whole(0.2) > 0.5 and nearly_whole(2.0) < 0.1  # Beta(0.2) piles up near 0 and 1
+
+
+def test_mixup_draws_new_weights_every_epoch_and_no_mixer_when_off():
+    faces = np.stack([np.full((48, 48), i * 8, np.uint8) for i in range(32)])
+    labels = np.arange(32) % 7
+    mixer = build_mixer(AugmentConfig(0.0, 0.0, 0.0, 0.0, False, mixup=0.4), seed=0)
+    dataset = make_dataset(faces, labels, batch_size=32, mixer=mixer, seed=0)
+    first, second = (np.sort(next(iter(dataset))[0].numpy()[:, 0, 0, 0]) for _ in range(2))
+    assert np.abs(first - second).max() > 0.01  # sorted, so shuffling alone cannot differ
+    assert build_mixer(AugmentConfig(mixup=0.0)) is None

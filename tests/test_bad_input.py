@@ -101,6 +101,7 @@ FLAG_CASES = [
     (["--labels", "blend", "--imbalance", "balance"], "blend labels cannot be balanced"),
     (["--labels", "blend"], "no crowd votes for the faces"),
     (["--erase", "1.5"], "erase must be a finite number in [0, 1]"),
+    (["--mixup", "-0.2"], "mixup must be a finite number in [0, 10]"),
     (["--labels", "blend", "--crowd-share", "-0.1"], "crowd_share must be a finite number in [0, 1]"),
     (["--teachers", "/no/such/run"], "teachers: '/no/such/run' does not exist"),
     (["--teachers", "default", "--teacher-share", "1.5"], "teacher_share must be a finite number in [0, 1]"),

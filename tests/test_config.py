@@ -18,6 +18,7 @@ from emotion_core.config import PRESETS, AugmentConfig, TrainConfig, command_lin
     TrainConfig(optimizer="sgd", learning_rate=0.01, reduce_lr=True),
     TrainConfig(augment=AugmentConfig(rotation_deg=20.0, zoom=0.0, shear=0.3, horizontal_flip=True, erase=0.5)),
     TrainConfig(augment=AugmentConfig(0.0, 0.0, 0.0, 0.0, False, erase=0.25)),
+    TrainConfig(augment=AugmentConfig(0.0, 0.0, 0.0, 0.0, False, mixup=0.2)),  # mixup alone is still augmentation
     dataclasses.replace(PRESETS["best"], crowd_share=0.25),
     dataclasses.replace(PRESETS["fast"], teachers="runs/a,default", teacher_share=0.7),
 ])

@@ -58,11 +58,12 @@ def test_start_creates_a_run_that_finishes_then_compare_shows_it():
     at.number_input(key="train_epochs_demo").set_value(1)
     at.number_input(key="train_limit_demo").set_value(300)
     at.slider(key="train_erase_demo").set_value(0.5)
+    at.slider(key="train_mixup_demo").set_value(0.2)
     [b for b in at.button if b.label == "Start training"][0].click().run()
     assert not at.exception
     (info,) = runs.list_runs()
     assert info.config["epochs"] == 1 and info.config["limit"] == 300 and info.config["data"] == "synthetic"
-    assert info.config["augment"]["erase"] == 0.5  # and the run below trains with erasing
+    assert info.config["augment"]["erase"] == 0.5 and info.config["augment"]["mixup"] == 0.2  # the run trains so
     assert wait_for_state(info.path, {runs.FINISHED, runs.FAILED}) == runs.FINISHED
     at.run()
     assert not at.exception and at.dataframe  # the Compare tab lists the run

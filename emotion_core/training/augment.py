@@ -3,7 +3,9 @@
 AugmentConfig (in config.py) holds the settings; its defaults are the study's: rotation 10
 degrees, zoom 0.15, shift 0.1, shear 0.15, fill 'nearest'; flips are off (as in the study).
 Random erasing (Zhong et al., 2017) is off unless asked for: it replaces one patch of a share of
-the faces with noise, so the model cannot rely on the mouth or the eyes alone.
+the faces with noise, so the model cannot rely on the mouth or the eyes alone. Mixup (Zhang et
+al., 2018), also off unless asked for, works on pairs: it blends two faces and their targets with
+one weight, so the model is taught to be unsure between two faces instead of sure of each label.
 
 Why one layer and not Keras' RandomRotation + RandomZoom + RandomTranslation + RandomShear:
 each of those resamples the image, and four bilinear resamplings in a row blur a 48x48
@@ -38,7 +40,7 @@ class FaceAugmenter(keras.layers.Layer):
                         else tf.random.Generator.from_seed(seed))
 
     def call(self, images, training=True):
-        if not training or self.config.is_identity():
+        if not training or not self.config.changes_faces_alone():
             return images
         images = tf.convert_to_tensor(images, tf.float32)
         shape = tf.shape(images)
@@ -93,6 +95,34 @@ class FaceAugmenter(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "config": self.config.__dict__, "seed": self.seed}
+
+
+class PairMixer:
+    """Mixup on a batch: face i becomes w*face_i + (1-w)*face_j, its target the same mix of the
+    two targets, with j the face at the mirrored batch position (batches are shuffled, so a random
+    partner) and w drawn from Beta(alpha, alpha) per face."""
+
+    def __init__(self, alpha, seed=None):
+        self.alpha = float(alpha)
+        self._random = (tf.random.Generator.from_non_deterministic_state() if seed is None
+                        else tf.random.Generator.from_seed(seed))
+
+    def __call__(self, images, targets):
+        n = tf.shape(images)[0]
+        # Beta(a, a) from two Gamma(a) draws; the generator hands out fresh seeds on every batch.
+        gammas = [tf.random.stateless_gamma([n], seed=self._random.make_seeds(1)[:, 0], alpha=self.alpha)
+                  for _ in range(2)]
+        weight = gammas[0] / tf.maximum(gammas[0] + gammas[1], 1e-12)
+        images, targets = tf.convert_to_tensor(images, tf.float32), tf.convert_to_tensor(targets, tf.float32)
+        w_images, w_targets = tf.reshape(weight, [-1, 1, 1, 1]), weight[:, None]
+        mixed_images = w_images * images + (1 - w_images) * tf.reverse(images, [0])
+        mixed_targets = w_targets * targets + (1 - w_targets) * tf.reverse(targets, [0])
+        return mixed_images, mixed_targets
+
+
+def build_mixer(config=AugmentConfig(), *, seed=None):
+    """The batch mixer for `config.mixup`, or None when mixup is off."""
+    return PairMixer(config.mixup, seed=seed) if config.mixup else None
 
 
 def build_augmenter(config=AugmentConfig(), *, seed=None):

@@ -26,7 +26,7 @@ from emotion_core.labels import NUM_CLASSES
 from emotion_core.models import build_model, get_spec
 from emotion_core.models.io import load_model, save_model_atomic
 from emotion_core.ship import starting_point
-from emotion_core.training.augment import augment_fn, build_augmenter
+from emotion_core.training.augment import augment_fn, build_augmenter, build_mixer
 from emotion_core.training.callbacks import RunRecorder, StopOnRequest
 from emotion_core.training.precision import dtype_policy, resolve_precision
 
@@ -121,8 +121,9 @@ def _train_into(run_dir, config, extra_callbacks):
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
-    augmenter = None if config.augment.is_identity() else build_augmenter(config.augment, seed=config.seed)
-    train_ds = make_dataset(*train_data, batch_size=config.batch_size, augmenter=augmenter, seed=config.seed)
+    augmenter = build_augmenter(config.augment, seed=config.seed) if config.augment.changes_faces_alone() else None
+    train_ds = make_dataset(*train_data, batch_size=config.batch_size, augmenter=augmenter,
+                            mixer=build_mixer(config.augment, seed=config.seed), seed=config.seed)
     val_ds = make_dataset(*val_data, batch_size=256)
     recorder = RunRecorder(run_dir, epochs=config.epochs, steps_per_epoch=steps,
                            n_train=len(train_data[1]), n_val=len(val_data[1]))
@@ -166,7 +167,7 @@ def prepare_data(config):
     if config.imbalance == "class_weight":
         weights = class_weights(y_train)
     elif config.imbalance == "balance":
-        recipe = config.augment if not config.augment.is_identity() else AugmentConfig()
+        recipe = config.augment if config.augment.changes_faces_alone() else AugmentConfig()
         x_train, y_train = balance_by_augmentation(x_train, y_train, augment_fn(recipe, seed=config.seed),
                                                    seed=config.seed)
     if soft is not None:  # TrainConfig.validate refuses soft labels with balancing
@@ -174,18 +175,20 @@ def prepare_data(config):
     return (x_train, y_train), (dataset.images[val_idx], dataset.labels[val_idx]), weights
 
 
-def make_dataset(images, labels, *, batch_size, augmenter=None, seed=None):
-    """A tf.data pipeline: cached uint8 in memory, shuffled, batched, scaled and augmented on-graph.
+def make_dataset(images, labels, *, batch_size, augmenter=None, mixer=None, seed=None):
+    """A tf.data pipeline: cached uint8 in memory, shuffled, batched, scaled, augmented and mixed on-graph.
 
     Augmenting whole batches (not single images) is what keeps a small CPU busy with
     convolutions instead of Python-level per-image work.
     """
     ds = tf.data.Dataset.from_tensor_slices((images, labels)).cache()
-    if augmenter is not None or seed is not None:
+    if augmenter is not None or mixer is not None or seed is not None:
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(_to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
     if augmenter is not None:
         ds = ds.map(lambda x, y: (augmenter(x, training=True), y), num_parallel_calls=tf.data.AUTOTUNE)
+    if mixer is not None:
+        ds = ds.map(mixer, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
