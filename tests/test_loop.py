@@ -188,3 +188,24 @@ def test_a_distilled_run_learns_from_the_averaged_teachers(trained_synthetic_run
     (x_train, _), _, _ = loop.prepare_data(config)
     assert asked == [([teacher, "default"], len(x_train))]  # every training face, once
     assert TrainConfig.from_dict(runs.read_config(run_dir)).teacher_list() == [teacher, "default"]
+
+
+def test_a_mixup_run_trains_on_batches_that_went_through_the_mixer(tmp_path, monkeypatch):
+    import dataclasses
+
+    from emotion_core.config import AugmentConfig
+    from emotion_core.training import loop
+    from emotion_core.training.augment import PairMixer
+
+    mixed = []
+
+    class CountingMixer(PairMixer):
+        def __call__(self, images, targets):
+            mixed.append(self.alpha)  # runs when tf.data traces the training pipeline
+            return super().__call__(images, targets)
+
+    monkeypatch.setattr(loop, "build_mixer", lambda augment, seed=None: CountingMixer(augment.mixup, seed=seed))
+    config = dataclasses.replace(TINY, augment=AugmentConfig(0.0, 0.0, 0.0, 0.0, False, mixup=0.3))
+    run_dir = train(config, root=tmp_path / "runs")
+    assert runs.read_status(run_dir)["state"] == runs.FINISHED
+    assert mixed and set(mixed) == {0.3}
