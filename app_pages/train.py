@@ -18,7 +18,8 @@ PRESET_HELP = {
     "demo": "1-2 minutes: a slice of the data, a few epochs; curves move within seconds",
     "study": "the study's recipe: its CNN, class weights, its augmentation, up to 60 epochs",
     "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16",
-    "best": "improve the shipped model: 30 more epochs on label + crowd votes (about an hour; FER2013 only)",
+    "best": f"improve the shipped model: {PRESETS['best'].epochs} more epochs on label + crowd votes "
+            "(an hour or more; FER2013 only)",
 }
 PRECISION_LABELS = {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"}
 LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)",

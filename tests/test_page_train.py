@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from emotion_core import runs
+from emotion_core.config import PRESETS
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train.py")
 
@@ -132,8 +133,8 @@ def test_the_best_recipe_starts_from_the_shipped_model_and_needs_crowd_votes():
     at.selectbox(key="train_preset").set_value("best").run()
     assert any("Starts from the weights of the shipped model" in c.value for c in at.caption)
     assert at.radio(key="train_labels_best").value == "blend"
-    assert at.slider(key="train_crowd_share_best").value == 0.5  # the blend's mix is shown and can be changed
-    assert at.selectbox(key="train_model_best").value == "cnn_4blocks"
+    assert at.slider(key="train_crowd_share_best").value == PRESETS["best"].crowd_share  # the mix, to change
+    assert at.selectbox(key="train_model_best").value == PRESETS["best"].model  # the shipped model's
     [b for b in at.button if b.label == "Start training"][0].click().run()  # on the synthetic faces: no votes
     assert not at.exception and runs.list_runs() == []
     assert any("no crowd votes for the faces" in e.value for e in at.error)
