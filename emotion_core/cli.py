@@ -228,8 +228,9 @@ def cmd_models(args):
     if args.json:
         print(json.dumps(rows))
     else:
+        width = max(len(row["name"]) for row in rows)
         for row in rows:
-            print(f"{row['name']:<14} {row['params']:>11,} params  {row['description']}")
+            print(f"{row['name']:<{width}} {row['params']:>11,} params  {row['description']}")
     return 0
 
 

@@ -47,6 +47,13 @@ def test_models_json_lists_names_and_parameter_counts(capsys):
     assert code == 0 and rows["seed_cnn"]["params"] == 1_029_223
 
 
+def test_models_table_keeps_its_columns_aligned_for_the_longest_name(capsys):
+    code, out, _ = run_cli(capsys, "models")
+    lines = out.strip().splitlines()
+    assert code == 0 and any(line.startswith("cnn_4blocks_wide ") for line in lines)
+    assert len({line.index(" params  ") for line in lines}) == 1, out
+
+
 def test_train_then_evaluate_json_then_runs(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "train", "--data", "synthetic", "--model", "cnn_3blocks", "--epochs", "1",
                            "--limit", "280", "--runs-dir", str(tmp_path))

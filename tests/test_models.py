@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -19,6 +20,15 @@ def test_the_wide_cnn_has_one_and_a_half_times_the_filters_of_cnn_4blocks():
     narrow, wide = build_model("cnn_4blocks"), build_model("cnn_4blocks_wide")
     assert wide.get_layer("block1_conv1").filters == 48 and wide.get_layer(GRADCAM_LAYER).filters == 384
     assert 1.7 * narrow.count_params() < wide.count_params() < 2 * narrow.count_params()
+
+
+def test_the_residual_net_has_sixteen_block_convolutions_and_fits_8_mib_in_float16():
+    residual = build_model("cnn_residual")
+    block_convs = [layer for layer in residual.layers
+                   if isinstance(layer, keras.layers.Conv2D) and layer.kernel_size == (3, 3) and "block" in layer.name]
+    assert len(block_convs) == 16
+    assert residual.get_layer(get_spec("cnn_residual").gradcam_layer).output.shape[1:3] == (6, 6)
+    assert residual.count_params() * 2 < 8 * 2**20  # float16 bytes, the shipped file's limit
 
 
 @pytest.mark.parametrize("name", model_names())

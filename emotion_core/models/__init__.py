@@ -1,6 +1,6 @@
 """Model architectures by name. Importing this package registers every architecture."""
 
-from emotion_core.models import cnn, transfer  # noqa: F401  (importing registers the architectures)
+from emotion_core.models import cnn, residual, transfer  # noqa: F401  (importing registers the architectures)
 from emotion_core.models.registry import (
     ModelSpec,
     UnknownModelError,
