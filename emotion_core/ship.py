@@ -58,13 +58,24 @@ def _reproduce(config, record):
     if start:  # name the file as a reader who shipped it would: `default`, not this machine's path
         shipped = Path(start["file"]).name
         configs[0] = dataclasses.replace(configs[0], init_from=DEFAULT if shipped == DEFAULT_MODEL_FILE else shipped)
-    commands = [command_line(c) + (f"   # -> {Path(child.init_from).name}" if child else "")
+    commands = [command_line(c) + (f"   # -> {Path(child.init_from).name}{_stopped_note(child.init_from, c)}"
+                                   if child else "")
                 for c, child in zip(configs, [*configs[1:], None])]
     if start:
         commands.insert(0, start["reproduce"] or f"# started from the weights of {start['file']}, whose recipe "
                                                   "is not recorded")
         commands.insert(1, f"# (shipped as {shipped}; the next command starts from it)")
     return "\n".join(commands)
+
+
+def _stopped_note(run_dir, config):
+    """Say so when a step of the chain was stopped before its last epoch: its command alone
+    would train the whole schedule, and the next step started from where it was stopped."""
+    status = runs.read_status(run_dir)
+    done = status.get("epochs_done")
+    if status["state"] != runs.STOPPED or not isinstance(done, int) or done >= config.epochs:
+        return ""
+    return f", stopped after {done} of its {config.epochs} epochs (its best epoch kept)"
 
 
 def starting_point(init_from):

@@ -91,6 +91,20 @@ def test_a_chain_started_from_the_shipped_file_by_its_path_names_it_default_not_
     assert lines[2].endswith(f"# -> {Path(second).name}") and f"--init-from {second}" in lines[3]
 
 
+def test_a_step_stopped_before_its_last_epoch_is_marked_in_the_reproduce_commands(tmp_path):
+    """A cosine cycle stopped early cannot be rebuilt from its command alone: the card must say where it stopped."""
+    first = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=3, limit=280), root=tmp_path / "runs")
+    status = {key: value for key, value in runs.read_status(first).items() if key != "state"}
+    runs.write_status(first, runs.STOPPED, **{**status, "epochs_done": 2})  # as if stopped in its last epoch
+    second = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(first)),
+                   root=tmp_path / "runs")
+    ship(second, assets=tmp_path / "assets")
+    commands = re.search(r"Reproduce:\n```\n(.*?)\n```", (tmp_path / "assets" / "MODEL_CARD.md").read_text(), re.S)
+    first_line, second_line = commands.group(1).splitlines()
+    assert first_line.endswith(f"# -> {Path(first).name}, stopped after 2 of its 3 epochs (its best epoch kept)")
+    assert "stopped after" not in second_line
+
+
 def test_starting_weights_of_another_architecture_are_refused_before_a_run_folder_exists(tmp_path, finished_run):
     from emotion_core.errors import ConfigError
     from emotion_core.training.loop import check_model
