@@ -4,8 +4,9 @@ The wide four-block CNN stopped improving on FER2013 after eight training cycles
 (docs/model_search.md), so this network spends its compute on depth instead of width (it
 trains at about three quarters of the wide network's speed): a stem convolution, then four
 stages of two residual blocks (32 to 256 filters, 16 convolutions in all, stride-2
-convolutions instead of pooling), global average pooling and one dense layer. Shortcuts let a network this deep train from scratch; 2.8 million
-weights keep the float16 file under the shipped model's 8 MiB limit.
+convolutions instead of pooling), global average pooling and one dense layer. Shortcuts let
+a network this deep train from scratch; 2.8 million weights keep the float16 file under the
+shipped model's 8 MiB limit.
 """
 
 import keras
