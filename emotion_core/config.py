@@ -74,6 +74,9 @@ class TrainConfig:
     reduce_lr: bool = False  # halve the rate when val_loss stalls for patience/2 epochs
     label_smoothing: float = 0.0  # FER2013 labels are noisy; 0.1 keeps the model from over-trusting them
     patience: int = 10  # early stopping on val_loss; the best weights are restored
+    # Stochastic weight averaging: from this epoch on, the weights at each epoch's end are
+    # averaged; the average is kept when it beats the best epoch on validation (0: off).
+    average_from: int = 0
     validation_fraction: float = 0.2
     limit: int = 0  # use at most this many images of the source (0: all), for quick lessons
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
@@ -129,6 +132,7 @@ class TrainConfig:
         _whole("epochs", self.epochs, 1, MAX_EPOCHS)
         _whole("batch_size", self.batch_size, 1, 4096)
         _whole("patience", self.patience, 1, MAX_EPOCHS)
+        _whole("average_from", self.average_from, 0, self.epochs)
         _whole("limit", self.limit, 0, 10**8)
         _whole("seed", self.seed, 0, 2**32 - 1)
         _whole("unfreeze", self.unfreeze, 0, 1000)
@@ -263,6 +267,8 @@ TRAIN_FLAGS = (
     Flag("--reduce-lr", "reduce_lr", bool, "halve the rate on plateaus"),
     Flag("--label-smoothing", "label_smoothing", float, "in [0, 1): how much to distrust the labels"),
     Flag("--patience", "patience", int, "early-stopping patience in epochs"),
+    Flag("--average-from", "average_from", int,
+         "average the weights of every epoch from this one on (0: off); kept if it beats the best epoch"),
     Flag("--validation-fraction", "validation_fraction", float, "share of the training data held out, in (0, 1)"),
     Flag("--limit", "limit", int, "use at most N images of the source (0: all)"),
     Flag("--test-data", "test_data", str, "labelled test set to report on (default: the source's test split)"),

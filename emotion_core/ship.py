@@ -179,6 +179,18 @@ def _crowd_line(evaluation):
             f"**{crowd['accuracy']:.4f}** (FER2013's own labels: {crowd['label_agreement']:.4f}).")
 
 
+def _kept_weights(status):
+    """Which weights the run kept: its best epoch, or the average of its last epochs (--average-from)."""
+    if "average_kept" not in status:
+        return "the best epoch by validation accuracy is kept"
+    averaged = f"the average of its last {status['averaged_epochs']} epochs' weights"
+    if status["average_kept"]:
+        return (f"{averaged} is kept: validation accuracy {status['averaged_val_accuracy']:.4f}, "
+                "above its best single epoch")
+    return (f"the best epoch by validation accuracy is kept ({averaged} scored "
+            f"{status['averaged_val_accuracy']:.4f}, less)")
+
+
 def model_card(info, model_path):
     """The model card as Markdown, from the run's own records."""
     config = TrainConfig.from_dict(info.config)
@@ -207,7 +219,7 @@ held-back PrivateTest half is the unbiased check).
 - imbalance strategy: {config.imbalance}; augmentation: {json.dumps(config.augment.__dict__)}
 - {OPTIMIZER_NAMES.get(config.optimizer, config.optimizer)}, learning rate {config.learning_rate} ({config.lr_schedule} schedule), batch {config.batch_size},
   label smoothing {config.label_smoothing}, {info.epochs_done} of {config.epochs} epochs ({info.state};
-  early-stopping patience {config.patience}); the best epoch by validation accuracy is kept
+  early-stopping patience {config.patience}); {_kept_weights(info.status)}
 - arithmetic: {info.config.get('precision_used', 'float32')} (`--precision {config.precision}`); {_storage_note(model_path)}
 - versions: {json.dumps(info.config.get('versions', {}))}
 

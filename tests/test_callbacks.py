@@ -42,3 +42,20 @@ def test_a_stop_request_stops_within_a_batch(tmp_path):
     runs.request_stop(tmp_path)
     callback.on_train_batch_end(1)
     assert callback.model.stop_training
+
+
+def test_the_weight_averager_averages_the_epochs_from_its_start_on():
+    import keras
+    import numpy as np
+
+    from emotion_core.training.callbacks import WeightAverager
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    averager = WeightAverager(start_epoch=2)
+    averager.set_model(model)
+    assert averager.average() is None
+    for epoch, value in enumerate([10.0, 1.0, 2.0, 6.0]):  # epoch 1 (10.0) comes before the start
+        model.set_weights([np.full_like(w, value) for w in model.get_weights()])
+        averager.on_epoch_end(epoch)
+    assert averager.count == 3
+    assert [w.tolist() for w in averager.average()] == [[[3.0], [3.0]], [3.0]]  # kernel (2, 1), bias (1,)

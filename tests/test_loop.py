@@ -209,3 +209,41 @@ def test_a_mixup_run_trains_on_batches_that_went_through_the_mixer(tmp_path, mon
     run_dir = train(config, root=tmp_path / "runs")
     assert runs.read_status(run_dir)["state"] == runs.FINISHED
     assert mixed and set(mixed) == {0.3}
+
+
+def test_an_averaged_run_keeps_whichever_of_average_and_best_epoch_did_better(tmp_path):
+    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=3, limit=280, batch_size=32, average_from=2)
+    run_dir = train(config, root=tmp_path)
+    status = runs.read_status(run_dir)
+    best_epoch = max(row["val_accuracy"] for row in runs.read_metrics(run_dir))
+    assert status["averaged_epochs"] == 2
+    assert status["average_kept"] == (status["averaged_val_accuracy"] > best_epoch)
+    assert status["best_val_accuracy"] == pytest.approx(max(best_epoch, status["averaged_val_accuracy"]))
+
+
+@pytest.mark.parametrize("best_so_far, kept", [(-1.0, True), (2.0, False)])
+def test_the_average_is_saved_only_when_it_beats_the_best_epoch(tmp_path, best_so_far, kept):
+    import types
+
+    import keras
+
+    from emotion_core.models.io import save_model_atomic
+    from emotion_core.training.callbacks import WeightAverager
+    from emotion_core.training.loop import _keep_average, make_dataset
+
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", metrics=["accuracy"])
+    save_model_atomic(model, runs.model_path(tmp_path))
+    best_epoch_weights = model.get_weights()
+    averager = WeightAverager(start_epoch=1)
+    averager.set_model(model)
+    for value in (0.0, 0.02):
+        model.set_weights([np.full_like(w, value) for w in model.get_weights()])
+        averager.on_epoch_end(0)
+    val_ds = make_dataset(np.zeros((8, 48, 48), np.uint8), np.arange(8) % 7, batch_size=4)
+    recorder = types.SimpleNamespace(best_val_accuracy=best_so_far, epochs_done=2)
+    result = _keep_average(tmp_path, model, averager, val_ds, recorder)
+    assert result["average_kept"] is kept and result["averaged_epochs"] == 2
+    saved = load_model(tmp_path).get_weights()
+    expected = averager.average() if kept else best_epoch_weights
+    assert all(np.allclose(s, e) for s, e in zip(saved, expected))

@@ -143,3 +143,25 @@ def test_the_card_names_the_teachers_of_a_distilled_model(tmp_path, finished_run
     assert ("- training labels: FER2013's; each target 25% those, 75% the averaged predictions of 2 teacher "
             "models (teacher_a, default)") in card
     assert f"--teachers {teachers} --teacher-share 0.75" in card
+
+
+@pytest.mark.parametrize("kept, says", [
+    (True, "the average of its last 4 epochs' weights is kept: validation accuracy 0.6800, above its best single epoch"),
+    (False, "the best epoch by validation accuracy is kept (the average of its last 4 epochs' weights scored 0.6800, less)"),
+])
+def test_the_card_says_whether_the_averaged_weights_were_kept(tmp_path, finished_run, kept, says):
+    """A run trained with `--average-from` (its config.json and status.json edited, as if it had)."""
+    import json
+    import shutil
+
+    _, run_dir = finished_run
+    averaged = shutil.copytree(run_dir, tmp_path / "averaged")
+    config = json.loads((averaged / "config.json").read_text())
+    (averaged / "config.json").write_text(json.dumps({**config, "epochs": 6, "average_from": 3}))
+    status = runs.read_status(averaged)
+    runs.write_status(averaged, status.pop("state"), **status, averaged_epochs=4, averaged_val_accuracy=0.68,
+                      average_kept=kept)
+    ship(averaged, assets=tmp_path / "assets")
+    card = (tmp_path / "assets" / "MODEL_CARD.md").read_text()
+    assert says in " ".join(card.split())
+    assert "--average-from 3" in card

@@ -98,6 +98,34 @@ class RunRecorder(keras.callbacks.Callback):
                           best_val_accuracy=self.best_val_accuracy, **self.progress)
 
 
+class WeightAverager(keras.callbacks.Callback):
+    """Averages the weights at the end of every epoch from `start_epoch` (1-based) on.
+
+    Stochastic weight averaging (Izmailov et al., 2018): the epochs of a late, high-rate phase
+    sit around a wide optimum, and their average often lies nearer its centre than any one
+    of them. Batch-normalisation statistics are averaged with the rest.
+    """
+
+    def __init__(self, start_epoch):
+        super().__init__()
+        self.start_epoch = start_epoch
+        self.count = 0
+        self._sums = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 < self.start_epoch:
+            return
+        weights = [np.asarray(w, dtype=np.float64) for w in self.model.get_weights()]
+        self._sums = weights if self._sums is None else [s + w for s, w in zip(self._sums, weights)]
+        self.count += 1
+
+    def average(self):
+        """The averaged weights, in `model.get_weights()` order (None before the first averaged epoch)."""
+        if not self.count:
+            return None
+        return [(s / self.count).astype(w.dtype) for s, w in zip(self._sums, self.model.get_weights())]
+
+
 class ProgressBar(keras.callbacks.Callback):
     """A terminal progress bar per epoch, and one greppable line after it (the CLI's output)."""
 

@@ -27,7 +27,7 @@ from emotion_core.models import build_model, get_spec
 from emotion_core.models.io import load_model, save_model_atomic
 from emotion_core.ship import starting_point
 from emotion_core.training.augment import augment_fn, build_augmenter, build_mixer
-from emotion_core.training.callbacks import RunRecorder, StopOnRequest
+from emotion_core.training.callbacks import RunRecorder, StopOnRequest, WeightAverager
 from emotion_core.training.precision import dtype_policy, resolve_precision
 
 
@@ -127,7 +127,9 @@ def _train_into(run_dir, config, extra_callbacks):
     val_ds = make_dataset(*val_data, batch_size=256)
     recorder = RunRecorder(run_dir, epochs=config.epochs, steps_per_epoch=steps,
                            n_train=len(train_data[1]), n_val=len(val_data[1]))
-    callbacks = [StopOnRequest(run_dir), recorder, *_schedule_callbacks(config), *extra_callbacks]
+    averager = WeightAverager(config.average_from) if config.average_from else None
+    callbacks = [StopOnRequest(run_dir), recorder, *([averager] if averager else []), *_schedule_callbacks(config),
+                 *extra_callbacks]
     started = time.time()
     with warnings.catch_warnings():  # Keras warns that shuffle=True is ignored for tf.data; we shuffle ourselves
         warnings.simplefilter("ignore", UserWarning)
@@ -136,13 +138,30 @@ def _train_into(run_dir, config, extra_callbacks):
     if recorder.diverged:
         raise TrainingError(f"the loss became NaN or infinite in epoch {recorder.epochs_done + 1}: the learning "
                             f"rate ({config.learning_rate}) is probably too high for this model")
+    averaged = _keep_average(run_dir, model, averager, val_ds, recorder) if averager and averager.count else {}
     state = runs.STOPPED if runs.stop_requested(run_dir) else runs.FINISHED
     if not runs.has_model(run_dir):  # stopped before the first epoch ended
         save_model_atomic(model, runs.model_path(run_dir))
     runs.write_status(run_dir, runs.RUNNING, phase="evaluating", epochs_done=recorder.epochs_done)
     evaluation = _evaluate_best(run_dir, config)
     runs.write_status(run_dir, state, epochs_done=recorder.epochs_done, train_seconds=time.time() - started,
-                      best_val_accuracy=recorder.best_val_accuracy, test_accuracy=evaluation.get("accuracy"))
+                      best_val_accuracy=recorder.best_val_accuracy, test_accuracy=evaluation.get("accuracy"), **averaged)
+
+
+def _keep_average(run_dir, model, averager, val_ds, recorder):
+    """Save the averaged weights as the run's model if they beat its best epoch on validation.
+
+    Returns what status.json records about the average, so the choice can be checked later.
+    """
+    runs.write_status(run_dir, runs.RUNNING, phase=f"checking the average of {averager.count} epochs",
+                      epochs_done=recorder.epochs_done)
+    model.set_weights(averager.average())
+    _, val_accuracy = model.evaluate(val_ds, verbose=0)
+    kept = recorder.best_val_accuracy is None or val_accuracy > recorder.best_val_accuracy
+    if kept:
+        save_model_atomic(model, runs.model_path(run_dir))
+        recorder.best_val_accuracy = float(val_accuracy)
+    return {"averaged_epochs": averager.count, "averaged_val_accuracy": float(val_accuracy), "average_kept": kept}
 
 
 def prepare_data(config):
