@@ -21,6 +21,7 @@ from emotion_core.config import PRESETS, AugmentConfig, TrainConfig, command_lin
     TrainConfig(augment=AugmentConfig(0.0, 0.0, 0.0, 0.0, False, mixup=0.2)),  # mixup alone is still augmentation
     dataclasses.replace(PRESETS["best"], crowd_share=0.25),
     dataclasses.replace(PRESETS["fast"], teachers="runs/a,default", teacher_share=0.7),
+    dataclasses.replace(PRESETS["fast"], optimizer="sgd", average_from=25),
 ])
 def test_the_reproduce_command_parses_back_to_the_same_config(config):
     argv = shlex.split(command_line(config))[3:]  # drop "python -m emotion_core"
@@ -36,6 +37,14 @@ def test_augmentation_flags_override_the_preset_and_no_augment_starts_from_nothi
     assert config_from_args(args).augment == AugmentConfig(0.0, 0.0, 0.0, 0.0, horizontal_flip=True)
     assert command_line(PRESETS["fast"]).endswith("--flip")  # only what differs from the study's recipe
     assert "--rotation" not in command_line(PRESETS["fast"])
+
+
+def test_weights_cannot_be_averaged_from_an_epoch_the_run_never_reaches():
+    from emotion_core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"average_from must be a whole number from 0 to 12, not 13"):
+        TrainConfig(epochs=12, average_from=13).validate()
+    assert TrainConfig(epochs=12, average_from=12).validate().average_from == 12
 
 
 def test_teachers_in_an_edited_config_json_must_be_one_comma_separated_string():
