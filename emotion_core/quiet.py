@@ -9,11 +9,13 @@ stderr pointed at /dev/null; EMOTION_TF_LOGS=1 lets them through for debugging.
 import contextlib
 import os
 
+from emotion_core import settings
+
 
 @contextlib.contextmanager
 def silenced_stderr():
     """Point file descriptor 2 at /dev/null for the block (exceptions still propagate)."""
-    if os.environ.get("EMOTION_TF_LOGS"):
+    if settings.tf_logs():
         yield
         return
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)

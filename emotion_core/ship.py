@@ -1,21 +1,28 @@
-"""Shipping a run as the default model: an inference-only copy and a model card whose
-every figure is read from the run folder (config, status, metrics, evaluation).
+"""Shipping a run as the default model: an inference-only copy, its provenance record and
+a model card whose every figure is read from the run folder (config, status, metrics,
+evaluation).
 
 The new default is built and checked beside the old one and only then swapped in, so a
-refused ship leaves the shipped model byte for byte as it was.
+refused ship leaves the shipped model byte for byte as it was. The provenance record names
+the model's SHA-256 and the model file is replaced last, so a ship killed between its
+renames leaves the old model with a record that does not describe it (and is ignored), never
+a record claiming a model it does not describe. Nothing here is read back: the card is for
+people, the provenance record for training (models/provenance.py).
 """
 
 import dataclasses
 import json
 import os
-import re
 from pathlib import Path
 
 from emotion_core import runs
-from emotion_core.config import TrainConfig, command_line
+from emotion_core.config import SYNTHETIC, TrainConfig, command_line
 from emotion_core.errors import ModelLoadError, RunError
-from emotion_core.models.io import ASSETS_DIR, DEFAULT, DEFAULT_MODEL_FILE, load_model, resolve_model_path
-from emotion_core.training.precision import as_float16
+from emotion_core.models.io import DEFAULT, load_model
+from emotion_core.models.provenance import provenance_path, provenance_record, starting_point
+from emotion_core.runs import write_json_atomic
+from emotion_core.settings import DEFAULT_MODEL_FILE, assets_dir
+from emotion_core.models.dtypes import as_float16
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
@@ -58,7 +65,7 @@ def _reproduce(config, record):
     if start:  # name the file as a reader who shipped it would: `default`, not this machine's path
         shipped = Path(start["file"]).name
         configs[0] = dataclasses.replace(configs[0], init_from=DEFAULT if shipped == DEFAULT_MODEL_FILE else shipped)
-    commands = [command_line(c) + (f"   # -> {Path(child.init_from).name}{_stopped_note(child.init_from, c)}"
+    commands = [command_line(_portable(c)) + (f"   # -> {Path(child.init_from).name}{_stopped_note(child.init_from, c)}"
                                    if child else "")
                 for c, child in zip(configs, [*configs[1:], None])]
     if start:
@@ -66,6 +73,18 @@ def _reproduce(config, record):
                                                   "is not recorded")
         commands.insert(1, f"# (shipped as {shipped}; the next command starts from it)")
     return "\n".join(commands)
+
+
+def _portable(config):
+    """`config` with this machine's paths replaced by what a reader would type (`path/to/fer2013`)."""
+    def portable(value):
+        if value in ("", SYNTHETIC, DEFAULT):
+            return value
+        return f"runs/{Path(value).name}" if runs.read_config(value) else f"path/to/{Path(value).name}"
+
+    teachers = ",".join(portable(t) for t in config.teacher_list())
+    return dataclasses.replace(config, data=portable(config.data), test_data=portable(config.test_data),
+                               teachers=teachers, init_from=portable(config.init_from))
 
 
 def _stopped_note(run_dir, config):
@@ -76,20 +95,6 @@ def _stopped_note(run_dir, config):
     if status["state"] != runs.STOPPED or not isinstance(done, int) or done >= config.epochs:
         return ""
     return f", stopped after {done} of its {config.epochs} epochs (its best epoch kept)"
-
-
-def starting_point(init_from):
-    """What a run starting from a model file (not a run folder) must remember of it: the file,
-    and the reproduce commands and training minutes from the card beside it. None otherwise."""
-    if not init_from or runs.read_config(init_from):
-        return None
-    path = resolve_model_path(init_from)
-    card = path.with_name(CARD_FILE)
-    text = card.read_text(errors="replace") if card.is_file() else ""
-    commands = re.search(r"Reproduce:\n```\n(.*?)\n```", text, re.S)
-    minutes = re.search(r"(\d+) minutes of training in all", text)
-    return {"file": str(path), "reproduce": commands.group(1) if commands else "",
-            "minutes": int(minutes.group(1)) if minutes else 0}
 
 
 def _started_from(record):
@@ -112,7 +117,7 @@ def _chain_seconds(info):
     return seconds + 60 * (start["minutes"] if start else 0)
 
 
-def ship(run_dir, *, assets=ASSETS_DIR):
+def ship(run_dir, *, assets=None):
     """Make a finished run's best model the shipped default (without optimizer state) and
     write its card.
 
@@ -120,10 +125,10 @@ def ship(run_dir, *, assets=ASSETS_DIR):
     evaluated or the model would be too large for the repository; the old default is then
     left untouched.
     """
-    run_dir, assets = Path(run_dir), Path(assets)
-    if assets == ASSETS_DIR and not (ASSETS_DIR.parent / "pyproject.toml").is_file():
-        raise RunError(f"ship writes the repository's assets/ folder; run it from a source checkout "
-                       f"(found no pyproject.toml beside {ASSETS_DIR})")
+    if assets is None and not (assets_dir().parents[1] / "pyproject.toml").is_file():
+        raise RunError("ship writes the package's assets/ folder; run it from a source checkout "
+                       f"(found no pyproject.toml above {assets_dir()})")
+    run_dir, assets = Path(run_dir), Path(assets or assets_dir())
     if not run_dir.is_dir():
         raise RunError(f"run folder not found: {run_dir}")
     info = runs.load_run(run_dir)
@@ -134,14 +139,19 @@ def ship(run_dir, *, assets=ASSETS_DIR):
         assets.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunError(f"cannot write the shipped model into {assets}: {error.strerror or error}") from None
+    for leftover in assets.glob(".candidate-*"):  # from a ship killed before it could clean up
+        leftover.unlink(missing_ok=True)
     target, card = assets / DEFAULT_MODEL_FILE, assets / CARD_FILE
     candidate = assets / f".candidate-{os.getpid()}-{DEFAULT_MODEL_FILE}"
     candidate_card = assets / f".candidate-{os.getpid()}-{CARD_FILE}"
     try:
         _save_within_limit(load_model(run_dir), candidate, run_dir.name)
         candidate_card.write_text(model_card(info, candidate))
-        os.replace(candidate, target)
+        record = provenance_record(candidate, reproduce=_reproduce(TrainConfig.from_dict(info.config), info.config),
+                                   minutes=round(_chain_seconds(info) / 60), run=run_dir.name)
+        write_json_atomic(provenance_path(target), record)
         os.replace(candidate_card, card)
+        os.replace(candidate, target)  # last: until now the old model's record no longer matches it
     finally:
         candidate.unlink(missing_ok=True)
         candidate_card.unlink(missing_ok=True)
@@ -191,6 +201,16 @@ def _kept_weights(status):
             f"{status['averaged_val_accuracy']:.4f}, less)")
 
 
+def _data_line(config, status):
+    """What the run trained on, from its own records (never assumed to be all of FER2013)."""
+    seen = [status.get(key) for key in ("n_train", "n_val")]
+    faces = f"{sum(seen):,} faces" if all(isinstance(n, int) for n in seen) else "faces"
+    if config.data == SYNTHETIC:
+        return f"the built-in synthetic drawn faces ({faces}; not real faces)"
+    limit = f", at most {config.limit:,} of them" if config.limit else ""
+    return f"`{Path(config.data).name}` ({faces}{limit}, 48x48 grayscale, 7 emotions)"
+
+
 def model_card(info, model_path):
     """The model card as Markdown, from the run's own records."""
     config = TrainConfig.from_dict(info.config)
@@ -202,16 +222,15 @@ def model_card(info, model_path):
                      for name, r in evaluation["per_class"].items())
     return f"""# Model card: the shipped default model
 
-`assets/{DEFAULT_MODEL_FILE}` ({model_path.stat().st_size / 2**20:.1f} MiB), used by `--model default` and as
+`emotion_core/assets/{DEFAULT_MODEL_FILE}` ({model_path.stat().st_size / 2**20:.1f} MiB), used by `--model default` and as
 the app's default. Every figure below was read from its run folder (`{info.path.name}`) by
 `python -m emotion_core ship RUN`.
 
 ## Data
-Trained on FER2013 `train/` (Kaggle layout, 28,709 faces, 48x48 grayscale, 7 emotions), of which
+Trained on {_data_line(config, info.status)}, of which
 {100 * config.validation_fraction:.0f}% (stratified, seed {config.seed}) was held out for validation and checkpoint
-selection. Evaluated on `test/` = FER2013 PublicTest ({evaluation['n']:,} faces), never used for
-training or checkpoint selection, but used to choose which finished run to ship (FER2013's
-held-back PrivateTest half is the unbiased check).
+selection. Evaluated on the test split of `{Path(config.test_data or config.data).name}` ({evaluation['n']:,} faces), never used for
+training or checkpoint selection, but used to choose which finished run to ship.
 
 ## Architecture and recipe
 - architecture: `{config.model}` ({load_model(model_path).count_params():,} parameters)

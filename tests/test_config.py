@@ -57,9 +57,9 @@ def test_teachers_in_an_edited_config_json_must_be_one_comma_separated_string():
 
 def test_the_best_preset_is_the_last_step_on_the_shipped_model_card():
     """`--preset best` promises to rerun the step that made the shipped model: the card's last command."""
-    from emotion_core.models.io import ASSETS_DIR
+    from emotion_core.settings import assets_dir
 
-    card = (ASSETS_DIR / "MODEL_CARD.md").read_text()
+    card = (assets_dir() / "MODEL_CARD.md").read_text()
     last = [line for line in card.splitlines() if line.startswith("python -m emotion_core train ")][-1]
     argv = shlex.split(last.split("   #")[0])[3:]
     card_config = config_from_args(build_parser().parse_args(argv))

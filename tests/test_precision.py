@@ -8,7 +8,8 @@ from emotion_core.training import precision
 from emotion_core.config import TrainConfig
 from emotion_core.models.io import load_model, save_model_atomic
 from emotion_core.models import build_model
-from emotion_core.training.precision import as_float16, as_float32, cpu_has_bfloat16, dtype_policy, resolve_precision
+from emotion_core.models.dtypes import as_float16, as_float32
+from emotion_core.training.precision import cpu_has_bfloat16, dtype_policy, resolve_precision
 from emotion_core.training.loop import train
 
 

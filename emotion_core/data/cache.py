@@ -6,17 +6,17 @@ invalidates the cache without any bookkeeping by the user.
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from emotion_core import atomic, settings
 from emotion_core.data.dataset import Dataset
 
 
 def cache_dir():
     """EMOTION_CACHE_DIR, or ~/.cache/emotion_core."""
-    return Path(os.environ.get("EMOTION_CACHE_DIR", Path.home() / ".cache" / "emotion_core"))
+    return settings.cache_dir()
 
 
 def key_for(path, kind):
@@ -48,9 +48,8 @@ def write(key, dataset):
     try:
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{key}.{os.getpid()}.tmp.npz"
         meta = json.dumps({"description": dataset.description})
-        np.savez(tmp, images=dataset.images, labels=dataset.labels, names=np.asarray(dataset.names), meta=meta)
-        os.replace(tmp, folder / f"{key}.npz")
+        with atomic.replaced(folder / f"{key}.npz") as tmp:  # a full disk leaves no partial file behind
+            np.savez(tmp, images=dataset.images, labels=dataset.labels, names=np.asarray(dataset.names), meta=meta)
     except OSError:
         pass

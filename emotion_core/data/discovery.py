@@ -1,8 +1,8 @@
 """Finding data for the app: where FER2013 might be, and fetching it from Kaggle."""
 
-import os
 from pathlib import Path
 
+from emotion_core import settings
 from emotion_core.config import SYNTHETIC
 from emotion_core.data.sources import split_folder
 from emotion_core.errors import DataError
@@ -26,7 +26,7 @@ def find_sources(user_path=""):
     FER2013 is looked for at `user_path`, then $EMOTION_DATA_DIR, then ./data/fer2013.
     """
     found = []
-    candidates = [user_path, os.environ.get("EMOTION_DATA_DIR", ""), "data/fer2013"]
+    candidates = [user_path, *settings.data_dir_candidates()]
     for candidate in candidates:
         if candidate and looks_like_fer2013(candidate):
             resolved = str(Path(candidate).expanduser())

@@ -1,20 +1,18 @@
 """Finding, loading and saving trained models: a run folder, a .keras file, or `default`."""
 
-import os
 from pathlib import Path
 
-from emotion_core import runs
+from emotion_core import atomic, runs, settings
 from emotion_core.errors import ModelLoadError
+from emotion_core.models.archive import check_archive
 from emotion_core.labels import FACE_SIZE, NUM_CLASSES
 
-DEFAULT = "default"
-ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"  # in a source checkout, beside the package
-DEFAULT_MODEL_FILE = "default_model.keras"
+DEFAULT = settings.DEFAULT
 
 
 def default_model_path():
     """The shipped default model (EMOTION_DEFAULT_MODEL overrides, e.g. for tests)."""
-    return Path(os.environ.get("EMOTION_DEFAULT_MODEL", ASSETS_DIR / DEFAULT_MODEL_FILE))
+    return settings.default_model_path()
 
 
 def resolve_model_path(ref):
@@ -42,18 +40,21 @@ def load_model(ref):
     import keras
 
     import emotion_core.models  # noqa: F401  (registers custom layers the saved model may use)
-    from emotion_core.training.precision import as_float32
+    from emotion_core.models.dtypes import as_float32
 
     path = resolve_model_path(ref)
     if path.stat().st_size == 0:
         raise ModelLoadError(f"{path} is empty (0 bytes)")
+    check_archive(path)  # from the zip directory, before Keras unpacks anything into memory
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as error:  # Keras raises many types for damaged or foreign files
         raise ModelLoadError(f"{path} is damaged or not a Keras 3 model file "
                              f"({type(error).__name__}: {str(error)[:160]})") from None
     _check_shapes(model, path)
-    return as_float32(model)
+    model = as_float32(model)
+    _check_probabilities(model, path)
+    return model
 
 
 def _check_shapes(model, path):
@@ -65,16 +66,28 @@ def _check_shapes(model, path):
     if in_shape != (FACE_SIZE, FACE_SIZE, 1):
         raise ModelLoadError(f"{path} takes input of shape {in_shape}; expected ({FACE_SIZE}, {FACE_SIZE}, 1) faces")
     if out_shape != (NUM_CLASSES,):
-        raise ModelLoadError(f"{path} gives {out_shape[-1] if out_shape else 0} outputs; expected {NUM_CLASSES} "
-                             "emotion probabilities")
+        # (3,) is "3 outputs"; (1, 7) has 7 in its last place too, so it is named by its shape
+        given = f"{out_shape[0]} outputs" if len(out_shape) == 1 else f"outputs of shape {out_shape}"
+        raise ModelLoadError(f"{path} gives {given}; expected {NUM_CLASSES} emotion probabilities")
+
+
+def _check_probabilities(model, path):
+    """A model without a softmax at its end (or with NaN weights) gives scores, not probabilities:
+    shown as bars and percentages, they would be nonsense. Three made-up faces (black, grey and
+    noise) show it: a softmax gives rows of 7 values in [0, 1] that sum to 1 for any input."""
+    import numpy as np
+
+    from emotion_core.run_records import probabilities_problem
+
+    faces = np.stack([np.zeros((FACE_SIZE, FACE_SIZE, 1)), np.full((FACE_SIZE, FACE_SIZE, 1), 0.5),
+                      np.random.default_rng(0).random((FACE_SIZE, FACE_SIZE, 1))]).astype(np.float32)
+    problem = probabilities_problem(np.asarray(model(faces, training=False), dtype=np.float32))
+    if problem:
+        raise ModelLoadError(f"{path} does not give probabilities ({problem}); its last layer needs a softmax "
+                             "activation")
 
 
 def save_model_atomic(model, path):
     """Save to a temp .keras file beside `path`, then rename, so a crash never leaves half a model."""
-    path = Path(path)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
+    with atomic.replaced(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from emotion_core import settings
 from emotion_core.errors import ModelLoadError
 from emotion_core.labels import FACE_SIZE
 from emotion_core.quiet import silenced_stderr
 
-DETECTOR_DIR = Path(__file__).resolve().parents[2] / "assets"
 # name -> (file, input side, anchor strides, anchors per cell, score threshold). The numbers
 # are MediaPipe's own settings for these models (face_detection_*_range.pbtxt).
 DETECTORS = {
@@ -52,7 +52,7 @@ class _BlazeFace:
 
     def __init__(self, name):
         file, self.side, strides, per_cell, self.threshold = DETECTORS[name]
-        path = Path(os.environ.get("EMOTION_DETECTOR_DIR", DETECTOR_DIR)) / file
+        path = settings.detector_dir() / file
         try:
             import tensorflow as tf
 
