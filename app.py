@@ -11,6 +11,7 @@ pages = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/train.py", title="Train & compare", icon=":material/monitoring:"),
     st.Page("app_pages/mistakes.py", title="Mistakes", icon=":material/search:"),
+    st.Page("app_pages/audit.py", title="Label audit", icon=":material/fact_check:"),
     st.Page("app_pages/live.py", title="Live", icon=":material/photo_camera:"),
 ]
 from app_pages._shared import PRESENTATION_CSS, PRESENTATION_KEY, QUIET_CSS  # noqa: E402

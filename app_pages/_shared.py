@@ -6,7 +6,7 @@ from emotion_core import runs
 from emotion_core.compare import describe_test_set
 from emotion_core.data import load_data
 from emotion_core.data.discovery import find_sources
-from emotion_core.errors import EmotionCoreError
+from emotion_core.reference import reference_runs
 from emotion_core.models.io import DEFAULT, default_model_path, load_model, resolve_model_path
 
 
@@ -42,11 +42,12 @@ def model_choices():
     choices = []
     if default_model_path().exists():
         choices.append(("Shipped default model", DEFAULT))
-    for info in runs.list_runs():
+    for info in runs.list_runs() + reference_runs():
         if runs.has_model(info.path) and not info.damaged:
             acc = (info.evaluation or {}).get("accuracy")
             suffix = (f" — {acc:.1%} on {describe_test_set(info.evaluation)}" if acc is not None else f" ({info.state})")
-            choices.append((f"{info.name} · {info.config.get('model')}{suffix}", str(info.path)))
+            kind = "Reference: " if runs.is_reference(info.path) else ""
+            choices.append((f"{kind}{info.name} · {info.config.get('model')}{suffix}", str(info.path)))
     return choices
 
 
@@ -85,13 +86,11 @@ def show_figure(figure, *, key=None, width="stretch"):
 
 
 def show_error(error):
-    """One clear message for the errors users cause; anything else is a bug and should surface.
+    """One clear message for an error a user caused (an EmotionCoreError; pages catch nothing else).
 
     Messages may quote what a user typed or uploaded (a file name, a path), so they are shown
     as plain text: Markdown in a name must not render.
     """
-    if not isinstance(error, EmotionCoreError):
-        raise error
     st.error(plain(str(error)))
 
 

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from emotion_core.data.crowd import votes_for
+from emotion_core.errors import EmotionCoreError
+from emotion_core.data.crowd import votes_or_warning
 from emotion_core.evaluation import crowd_report
 from emotion_core.explain import colour_scale
 from emotion_core.labels import EMOTIONS
@@ -30,8 +31,8 @@ from emotion_core.mistakes import (
 )
 from emotion_core.models.io import DEFAULT, resolve_model_path
 from emotion_core.plots import confusion_matrix_figure
-from app_pages._shared import (cached_data, data_source_picker, explainer_for, model_for, model_picker, presenting,
-                                show_error)
+from app_pages._shared import (cached_data, data_source_picker, explainer_for, model_for, model_picker, plain,
+                                presenting, show_error)
 
 PAGE_SIZE = 24
 COLUMNS = 6
@@ -61,8 +62,9 @@ def cached_predictions(ref, model_file, modified, source):
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def cached_crowd(source):
-    """The crowd's votes for the test faces of `source` (none for synthetic faces or a CSV)."""
-    return votes_for(cached_data(source, "test").names)
+    """The crowd's votes for the test faces of `source` (none for synthetic faces or a CSV), and
+    why there are none when the votes file cannot be read."""
+    return votes_or_warning(cached_data(source, "test").names)
 
 
 SIDE_LABELS = {"all": "All faces", "model": "Crowd agrees with the model (label noise?)",
@@ -215,16 +217,20 @@ try:
     model_key = (str(model_file), model_file.stat().st_mtime)  # a retrained model gets fresh predictions
     dataset = cached_data(source, "test")
     probabilities, predicted_here = cached_predictions(ref, *model_key, source)
-except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
+except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
     show_error(error)
     st.stop()
 if dataset.synthetic:
     st.info("Test set: **synthetic faces** drawn by the app, not FER2013.")
+for warning in dataset.warnings:  # folders ignored, emotions without faces
+    st.warning(plain(f"Test set: {warning}"))
 saved_on = saved_test_source(ref) if predicted_here and ref != DEFAULT else None
 if saved_on:
     st.caption(f"Predicted here: this run saved its predictions for `{saved_on}`, not for this set.")
 result = report_for(dataset.labels, probabilities)
-crowd = cached_crowd(source)
+crowd, crowd_problem = cached_crowd(source)
+if crowd_problem:
+    st.warning(plain(f"Shown without the crowd's votes: {crowd_problem}"))
 crowd_rows, versus_crowd = False, None
 if crowd.has_votes.any():
     crowd_rows = st.toggle("Rows: what 10 people said (FER+ crowd votes) instead of FER2013's labels",

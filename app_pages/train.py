@@ -4,13 +4,15 @@ import dataclasses
 
 import streamlit as st
 
+from emotion_core.errors import EmotionCoreError
 from emotion_core import runs
-from emotion_core.compare import mixed_test_sets, per_class_table, runs_table, describe_test_set
+from emotion_core.compare import mixed_test_sets, per_class_table, runs_table, describe_test_set, study_table
 from emotion_core.config import (IMBALANCE_STRATEGIES, LABEL_SOURCES, LR_SCHEDULES, MAX_EPOCHS, OPTIMIZERS,
                                  PRECISIONS, PRESETS, TRANSFER_MODES, AugmentConfig)
 from emotion_core.evaluation import evaluate_run
 from emotion_core.models import get_spec, model_names
-from emotion_core.plots import per_class_metrics, training_curves
+from emotion_core.plots import per_class_metrics, study_accuracy_figure, training_curves
+from emotion_core.reference import STUDY_CHOSEN, STUDY_TABLE1, reference_runs, strategy_names, study_rows, table1_names
 from emotion_core.training.launch import launch_training
 from app_pages._shared import data_source_picker, plain, show_error, show_figure
 
@@ -198,7 +200,7 @@ def train_tab():
                 try:
                     st.session_state[WATCH_KEY] = str(launch_training(config, recipe=recipe))
                     st.toast("Training started in its own process.")
-                except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
+                except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
                     show_error(error)
     with right:
         live_view()
@@ -262,15 +264,46 @@ def _act(action):
     try:
         action()
         st.rerun()
-    except Exception as error:  # noqa: BLE001 - show_error re-raises anything that is not a user error
+    except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
         show_error(error)
 
 
+def reference_section(references):
+    """The study's experiments, shipped as read-only runs: its comparison at one click."""
+    st.subheader("Reference runs (shipped)")
+    epochs = references[0].config.get("epochs")
+    st.caption(f"The study's experiments, trained once with one recipe (its augmentation, {epochs} epochs each) "
+               "and shipped with the app: nothing to wait for. They are read-only; they appear in the table "
+               "below and on the Mistakes page.")
+    if not st.toggle("Show the study's comparison", key="train_show_study"):
+        return
+    rows = study_rows(references)
+    st.markdown("**Table 1: the study's CNN experiments.** Grey: the test accuracy the study *reported*; "
+                "blue: what this app *measured* on FER2013 PublicTest with its shipped reference runs.")
+    show_figure(study_accuracy_figure(rows[:len(STUDY_TABLE1)], epochs=epochs), key="train_study_bars")
+    st.dataframe(study_table(rows), hide_index=True, width="stretch")
+    st.caption(plain(f"Reported by the study: {STUDY_CHOSEN}. Transfer learning needs ImageNet weights, which "
+                     "this app can use only from Keras's cache (see the transfer form), so those rows show the "
+                     "study's figures alone."))
+    table1 = [i for i in references if i.path.name in table1_names()]
+    if table1:
+        show_figure(training_curves({i.name: runs.read_metrics(i.path) for i in table1}), key="train_study_curves")
+    strategies = {i.name: i.evaluation for i in references if i.path.name in strategy_names() and i.evaluation}
+    if strategies:
+        st.markdown("**Class imbalance: the study's CNN three ways.** Recall per emotion: disgust has only "
+                    "436 training faces, and how a run treats them decides whether it ever says *disgust*.")
+        show_figure(per_class_metrics(strategies, metric="recall"), key="train_study_recall")
+
+
 def compare_tab():
-    infos = runs.list_runs()
+    references = reference_runs()
+    if references:
+        reference_section(references)
+    infos = runs.list_runs() + references
     if not infos:
         st.info("Finished runs appear here for side-by-side comparison.")
         return
+    st.subheader("Compare runs")
     chosen = selected_runs(runs_table(infos))
     if chosen.empty:
         st.caption("Select runs in the table (tick the rows) to overlay their curves and compare them per class.")

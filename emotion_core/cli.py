@@ -8,8 +8,11 @@ that base is caught, so a bug in this project still surfaces as one.
 
 import argparse
 import json
+import math
 import os
 import sys
+
+import numpy as np
 
 from emotion_core.quiet import silenced_stderr
 
@@ -31,11 +34,47 @@ def main(argv=None):
     try:
         return args.func(args) or 0
     except EmotionCoreError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {printable(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def printable(text):
+    """`text` safe for a terminal line: control characters (an escape sequence or a newline in a
+    file name would recolour the terminal or forge a line) and bytes that were not UTF-8 are
+    shown as escapes, e.g. `\\x1b`, `\\n`, `\\xff`."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable()
+                   else f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF  # an undecodable byte (surrogateescape)
+                   else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _warn(warnings):
+    """One `warning: ...` line on stderr per warning (stdout stays clean for --json)."""
+    for warning in warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
+
+
+def to_json(value):
+    """One line of strict JSON: NaN and infinities become null (bare NaN is not JSON, and a
+    strict parser rejects the whole line), numpy numbers become plain ones."""
+    return json.dumps(_finite(value), allow_nan=False, default=str)
+
+
+def _finite(value):
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def build_parser():
@@ -80,11 +119,37 @@ def build_parser():
     ship.add_argument("run", help="run folder")
     ship.set_defaults(func=cmd_ship)
 
+    reference = sub.add_parser("reference", help="the study's experiments as shipped, read-only reference runs")
+    reference.add_argument("action", choices=["build", "list"],
+                           help="build: train every reference run not yet finished (resumable); list: their states")
+    reference.add_argument("--data", help="build: FER2013 in the Kaggle layout (train/ and test/)")
+    reference.add_argument("--epochs", type=int, help="build: the epoch budget of every run (default: the shipped one)")
+    reference.add_argument("--out", help="reference runs folder (default: the package's own)")
+    reference.add_argument("--only", help="build: these references only (comma-separated names, see `reference list`)")
+    reference.set_defaults(func=cmd_reference)
+
     runs = sub.add_parser("runs", help="list runs and their state")
     runs.add_argument("--runs-dir")
     runs.add_argument("--json", action="store_true")
     runs.set_defaults(func=cmd_runs)
+    _audit_parser(sub)
     return parser
+
+
+def _audit_parser(sub):
+    audit = sub.add_parser("audit", help="likely-wrong labels (confident learning), checked against the crowd's votes")
+    audit.add_argument("--data", required=True, help="labelled data to audit (folder, fer2013.csv, synthetic)")
+    how = audit.add_mutually_exclusive_group(required=True)
+    how.add_argument("--model", help=f"a model that never trained on these faces: run folder, .keras file, or `{DEFAULT}`")
+    how.add_argument("--folds", type=int, help="train K models on K-1 folds each (resumable) and audit out of fold")
+    audit.add_argument("--split", default="train", choices=["train", "test"],
+                       help="with --model: the split of a train/ + test/ root to audit (--folds audits train)")
+    audit.add_argument("--preset", default="fast", choices=sorted(PRESETS), help="with --folds: the folds' recipe")
+    audit.add_argument("--seed", type=int, default=0, help="with --folds: the folds' split and training seed")
+    audit.add_argument("--runs-dir", help="with --folds: runs root for the fold runs (default: $EMOTION_RUNS_DIR or ./runs)")
+    audit.add_argument("--top", type=int, default=20, help="without --json: flagged faces to list")
+    audit.add_argument("--json", action="store_true", help="print one JSON object")
+    audit.set_defaults(func=cmd_audit)
 
 
 def _train_parser(sub):
@@ -109,21 +174,28 @@ def config_from_args(args):
 
 def cmd_train(args):
     from emotion_core import runs
-    from emotion_core.config import TrainConfig
-    from emotion_core.training.callbacks import ProgressBar
-    from emotion_core.training.loop import check_data, check_model, start_run, train
+    from emotion_core.training.loop import check_data, check_model, start_run
 
     if args.run_dir:
-        config_dict = runs.read_config(args.run_dir)
-        if not config_dict:
-            raise RunError(f"{args.run_dir} has no readable config.json")
-        config = TrainConfig.from_dict(config_dict)
-    else:
-        config = config_from_args(args).validate()
-        check_data(config)
-        check_model(config)
-    run_dir = args.run_dir or start_run(config, root=args.runs_dir, recipe=args.preset)
-    print(f"run folder: {run_dir}", flush=True)
+        runs.claim_new_run(args.run_dir)  # before locking: a refused run is left byte for byte
+        with runs.owned(args.run_dir):  # one process per run, for as long as it trains
+            runs.claim_new_run(args.run_dir)  # again: another process may have begun it meanwhile
+            runs.write_status(args.run_dir, runs.RUNNING, phase="starting")  # our pid: a death from now on is seen
+            return _train_and_report(_run_dir_config(args.run_dir), args.run_dir)
+    config = config_from_args(args).validate()
+    _warn(check_data(config))
+    check_model(config)
+    run_dir = start_run(config, root=args.runs_dir, recipe=args.preset)
+    with runs.owned(run_dir):
+        return _train_and_report(config, run_dir)
+
+
+def _train_and_report(config, run_dir):
+    from emotion_core import runs
+    from emotion_core.training.callbacks import ProgressBar
+    from emotion_core.training.loop import train
+
+    print(f"run folder: {printable(run_dir)}", flush=True)
     train(config, run_dir=run_dir, callbacks=[ProgressBar(config.epochs)])
     status = runs.read_status(run_dir)
     evaluation = runs.read_evaluation(run_dir) or {}
@@ -131,6 +203,27 @@ def cmd_train(args):
           f"best val accuracy {status.get('best_val_accuracy') or 0:.4f}, "
           f"accuracy on {evaluation.get('data', '?')}: {evaluation.get('accuracy') or 0:.4f}")
     return 0 if status["state"] in (runs.FINISHED, runs.STOPPED) else 1
+
+
+def _run_dir_config(run_dir):
+    """The TrainConfig of an existing run folder, checked like a new run's (a config.json edited
+    by hand may say epochs 1e9 or augment "x"); the message names the file."""
+    from pathlib import Path
+
+    from emotion_core import runs
+    from emotion_core.config import TrainConfig
+    from emotion_core.models import get_spec
+
+    path = Path(run_dir) / runs.CONFIG
+    config_dict = runs.read_json(path)  # as written: read_config would leave out what is wrong
+    if not config_dict:
+        raise RunError(f"{run_dir} has no readable config.json")
+    try:
+        config = TrainConfig.from_dict(config_dict).validate()
+        get_spec(config.model)
+    except EmotionCoreError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    return config
 
 
 def cmd_evaluate(args):
@@ -143,10 +236,13 @@ def cmd_evaluate(args):
     model = load_model(args.model)
     with tqdm(total=None, desc="decoding", unit="img", file=sys.stderr, disable=args.json) as bar:
         dataset = load_data(args.data, split=args.split, progress=lambda done, total: _update(bar, done, total))
+    _warn(dataset.warnings)
     with tqdm(total=len(dataset), desc="predicting", unit="img", file=sys.stderr, disable=args.json) as bar:
         result, _ = evaluate(model, dataset, tta=args.tta, progress=lambda done, total: _update(bar, done, total))
     result["model"] = str(args.model)
-    print(json.dumps(result) if args.json else format_report(result))
+    if result.get("crowd_error") and not args.json:
+        print(f"warning: no comparison with the crowd: {printable(result['crowd_error'])}", file=sys.stderr)
+    print(to_json(result) if args.json else format_report(result))
     return 0
 
 
@@ -180,9 +276,10 @@ def cmd_predict(args):
     results = [_predict_file(model, path, tta=args.tta, min_face=min_face) for path in args.images]
     for result in results:
         if result["error"]:
-            print(f"error: {result['path'] or repr(result['path'])}: {result['error']}", file=sys.stderr)
+            print(f"error: {printable(result['path'] or repr(result['path']))}: {printable(result['error'])}",
+                  file=sys.stderr)
     if args.json:
-        print(json.dumps({"images": results}))
+        print(to_json({"images": results}))
     else:
         print("\n".join(format_image(result) for result in results if not result["error"]))
     return 1 if any(result["error"] for result in results) else 0
@@ -206,7 +303,7 @@ def _predict_file(model, path, *, tta, min_face):
 def format_image(result):
     """Human lines for one image: per face its box, top emotion and all 7 probabilities."""
     faces = result["faces"]
-    lines = [f"{result['path']}: {len(faces) or 'no'} face{'' if len(faces) == 1 else 's'} found"]
+    lines = [f"{printable(result['path'])}: {len(faces) or 'no'} face{'' if len(faces) == 1 else 's'} found"]
     for number, face in enumerate(faces, start=1):
         x, y, w, h = face["box"]
         top = face["probabilities"][face["emotion"]]
@@ -226,7 +323,7 @@ def cmd_models(args):
         rows.append({"name": name, "params": model.count_params(), "trainable_params": trainable,
                      "family": spec.family, "description": spec.description})
     if args.json:
-        print(json.dumps(rows))
+        print(to_json(rows))
     else:
         width = max(len(row["name"]) for row in rows)
         for row in rows:
@@ -235,24 +332,26 @@ def cmd_models(args):
 
 
 def cmd_runs(args):
-    from emotion_core.runs import list_runs, runs_root
+    from emotion_core.reference import reference_runs
+    from emotion_core.runs import is_reference, list_runs, runs_root
 
     root = runs_root(args.runs_dir)
     if args.runs_dir and not root.is_dir():
         raise RunError(f"runs folder not found: {root}")
     rows = [{"run": str(r.path), "name": r.name, "model": r.config.get("model"), "state": r.state,
              "epochs": r.epochs_done, "best_val_accuracy": r.best_val_accuracy,
-             "test_accuracy": (r.evaluation or {}).get("accuracy"), "damaged": r.damaged}
-            for r in list_runs(root)]
+             "test_accuracy": (r.evaluation or {}).get("accuracy"), "damaged": r.damaged,
+             "reference": is_reference(r.path)}
+            for r in list_runs(root) + reference_runs()]
     if args.json:
-        print(json.dumps(rows))
+        print(to_json(rows))
         return 0
     if not rows:
-        print(f"no runs yet in {root}")
+        print(f"no runs yet in {printable(root)}")
     for row in rows:
         acc = f"{row['test_accuracy']:.4f}" if row["test_accuracy"] is not None else "-"
-        note = f"  (damaged: {row['damaged']})" if row["damaged"] else ""
-        print(f"{row['run']:<48} {row['state']:<9} {str(row['model']):<14} {row['epochs']:>3} epochs  "
+        note = f"  (damaged: {printable(row['damaged'])})" if row["damaged"] else ""
+        print(f"{printable(row['run']):<48} {row['state']:<9} {printable(row['model']):<14} {row['epochs']:>3} epochs  "
               f"test acc {acc}{note}")
     return 0
 
@@ -288,12 +387,83 @@ def _bench_live(args):
     return 0
 
 
+def cmd_reference(args):
+    from pathlib import Path
+
+    from emotion_core import reference, runs
+    from emotion_core.config import MAX_EPOCHS
+    from emotion_core.training.callbacks import ProgressBar
+
+    out = Path(args.out) if args.out else settings.reference_dir()
+    todo = reference.references()
+    if args.only:
+        known = {ref.name: ref for ref in todo}
+        wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in wanted if name not in known]
+        if unknown or not wanted:
+            raise ConfigError(f"unknown reference {', '.join(unknown) or repr(args.only)}; known: {', '.join(known)}")
+        todo = [known[name] for name in wanted]
+    if args.action == "list":
+        for ref in todo:
+            print(f"{ref.name:<28} {reference.state_of(out / ref.name):<9} {ref.title}")
+        return 0
+    if not args.data:
+        raise ConfigError("reference build needs --data: FER2013 in the Kaggle layout")
+    epochs = args.epochs or reference.REFERENCE_EPOCHS
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ConfigError(f"--epochs must be a whole number from 1 to {MAX_EPOCHS}, not {epochs}")
+    for number, ref in enumerate(todo, start=1):
+        print(f"[{number}/{len(todo)}] {ref.name}: {ref.title}", flush=True)
+        folder = reference.build_reference(ref, args.data, out=out, epochs=epochs, callbacks=[ProgressBar(epochs)])
+        if folder is None:
+            print("  finished before: skipped", flush=True)
+            continue
+        evaluation = runs.read_evaluation(folder) or {}
+        print(f"  {folder}: test accuracy {evaluation.get('accuracy') or 0:.4f}", flush=True)
+    return 0
+
+
 def cmd_ship(args):
     from emotion_core.ship import ship
 
     target = ship(args.run)
     print(f"shipped {target} and {target.parent / 'MODEL_CARD.md'}")
     return 0
+
+
+def cmd_audit(args):
+    """Audit a dataset's labels; the fold runs (if any) print their epochs like `train` does."""
+    from tqdm import tqdm
+
+    from emotion_core.audit import audit_with_folds, audit_with_model
+    from emotion_core.training.callbacks import ProgressBar
+
+    if args.model:
+        with tqdm(total=None, desc="predicting", unit="img", file=sys.stderr, disable=args.json, delay=1) as bar:
+            result = audit_with_model(args.data, args.model, split=args.split,
+                                      progress=lambda done, total: _update(bar, done, total))
+    else:
+        import contextlib
+
+        config = PRESETS[args.preset]
+        say = (lambda fold, k, message: print(message, file=sys.stderr, flush=True))
+        with contextlib.redirect_stdout(sys.stderr):  # the folds' epoch lines: stdout is for the result
+            result = audit_with_folds(args.data, args.folds, preset=args.preset, seed=args.seed, root=args.runs_dir,
+                                      progress=say, callbacks_for=lambda fold, k: [ProgressBar(config.epochs)])
+    print(json.dumps(result.to_dict()) if args.json else format_audit(result.to_dict(), top=args.top))
+    return 0
+
+
+def format_audit(result, *, top=20):
+    """The audit as text: how many faces are flagged, the crowd's check, the most doubtful ones."""
+    from emotion_core.audit import headline
+
+    lines = [f"{result['flagged']:,} of {result['n']:,} faces flagged as likely mislabelled"]
+    lines += [headline(result["crowd"])] if headline(result["crowd"]) else []
+    lines.append(f"{'score':>6}  {'label':<9} {'suggested':<9} file")
+    lines += [f"{issue['score']:6.3f}  {issue['label']:<9} {issue['suggested']:<9} {issue['file']}"
+              for issue in result["issues"][:top]]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
-"""Tables for comparing runs (the study's Tables 1-5, for any runs the user picks)."""
+"""Tables for comparing runs (the study's Tables 1-5, for any runs the user picks).
+
+Every value is type-checked where it is read: a RunInfo built by hand, or a report from an
+older version, shows an empty cell for what it lacks instead of breaking the table.
+"""
 
 from pathlib import Path
 
 import pandas as pd
 
+from emotion_core import runs
 from emotion_core.config import split_teachers
 from emotion_core.labels import EMOTIONS
+from emotion_core.run_records import EVALUATION_FIELDS, is_number, is_whole
 
 RUN_COLUMNS = ("name", "recipe", "data", "architecture", "labels", "imbalance", "epochs", "best val accuracy",
                "test accuracy", "tested on", "crowd accuracy", "macro F1", "training time (min)", "state")
@@ -15,33 +21,54 @@ def runs_table(infos):
     """One row per run (a runs.RunInfo), with the columns of RUN_COLUMNS plus the folder path."""
     rows = []
     for info in infos:
-        evaluation = info.evaluation or {}
-        seconds = info.status.get("train_seconds") or info.status.get("elapsed_seconds")
+        evaluation = info.evaluation if isinstance(info.evaluation, dict) else {}
+        crowd = evaluation.get("crowd") if isinstance(evaluation.get("crowd"), dict) else {}
+        seconds = next((s for s in (info.status.get("train_seconds"), info.status.get("elapsed_seconds"))
+                        if is_number(s, 0) and s), None)
         rows.append({
             "name": info.name,
-            "recipe": info.config.get("recipe", "custom"),
+            "recipe": _text(info.config.get("recipe", "custom")),
             "data": _short_source(info.config.get("data", "")),
-            "architecture": info.config.get("model"),
+            "architecture": _text(info.config.get("model")),
             "labels": _labels(info.config),
-            "imbalance": info.config.get("imbalance"),
+            "imbalance": _text(info.config.get("imbalance")),
             "epochs": info.epochs_done,
             "best val accuracy": info.best_val_accuracy,
-            "test accuracy": evaluation.get("accuracy"),
+            "test accuracy": _share(evaluation.get("accuracy")),
             "tested on": describe_test_set(evaluation) if evaluation else None,
             # agreement with the crowd's majority on the test faces that have FER+ votes
-            "crowd accuracy": (evaluation.get("crowd") or {}).get("accuracy"),
-            "macro F1": evaluation.get("macro_f1"),
+            "crowd accuracy": _share(crowd.get("accuracy")),
+            "macro F1": _share(evaluation.get("macro_f1")),
             "training time (min)": round(seconds / 60, 1) if seconds else None,
-            "state": info.state,
+            "state": "shipped" if runs.is_reference(info.path) else info.state,
             "path": str(info.path),
         })
     return pd.DataFrame(rows, columns=[*RUN_COLUMNS, "path"])
 
 
+def study_table(rows):
+    """The table "reported by the study / measured here" from reference.study_rows()."""
+    table = pd.DataFrame(rows).rename(columns={"reported": "reported by the study", "measured": "measured here",
+                                               "crowd": "crowd agreement"})
+    for column in ("reported by the study", "measured here", "crowd agreement"):
+        table[column] = table[column].map(lambda v: f"{v:.0%}" if is_number(v, 0, 1) else "—")
+    table["epochs"] = table["epochs"].map(lambda v: str(int(v)) if is_whole(v) else "—")
+    table["architecture"] = table["architecture"].fillna("—")
+    return table
+
+
+def _text(value):
+    return value if isinstance(value, str) else None
+
+
+def _share(value):
+    return float(value) if is_number(value, 0, 1) else None
+
+
 def _labels(config):
     """The run's label source, and how many teachers it was distilled from."""
-    teachers = split_teachers(config.get("teachers"))
-    labels = config.get("labels", "fer")
+    teachers = split_teachers(config.get("teachers") if isinstance(config.get("teachers"), str) else "")
+    labels = _text(config.get("labels", "fer"))
     return f"{labels} + {len(teachers)} teacher{'s' if len(teachers) > 1 else ''}" if teachers else labels
 
 
@@ -55,7 +82,7 @@ def describe_test_set(evaluation):
         path = Path(source)
         name = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
     n = evaluation.get("n")
-    return f"{name}, {n:,} faces" if isinstance(n, int) else name
+    return f"{name}, {n:,} faces" if is_whole(n) else name
 
 
 def mixed_test_sets(evaluations):
@@ -65,14 +92,18 @@ def mixed_test_sets(evaluations):
 
 
 def per_class_table(reports):
-    """Precision, recall and F1 per emotion side by side: rows emotions, columns (run, metric)."""
+    """Precision, recall and F1 per emotion side by side: rows emotions, columns (run, metric).
+
+    A report without usable per-class rows (hand-made, or damaged) is left out."""
     columns = {}
     for name, report in reports.items():
+        if not isinstance(report, dict) or not EVALUATION_FIELDS["per_class"].test(report.get("per_class")):
+            continue
         for metric in ("precision", "recall", "f1-score"):
             columns[(name, metric)] = [report["per_class"][e][metric] for e in EMOTIONS]
         columns[(name, "support")] = [report["per_class"][e]["support"] for e in EMOTIONS]
     table = pd.DataFrame(columns, index=[e.capitalize() for e in EMOTIONS])
-    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    table.columns = pd.MultiIndex.from_tuples(table.columns) if columns else pd.MultiIndex.from_arrays([[], []])
     return table
 
 

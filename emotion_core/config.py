@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emotion_core.errors import ConfigError
+from emotion_core.settings import DEFAULT
 from emotion_core.labels import FACE_SIZE
 
 IMBALANCE_STRATEGIES = ("class_weight", "balance", "none")
@@ -80,6 +81,9 @@ class TrainConfig:
     validation_fraction: float = 0.2
     limit: int = 0  # use at most this many images of the source (0: all), for quick lessons
     test_data: str = ""  # labelled test set to report on; empty: the source's own test split
+    # A one-column CSV of face file names left out of the training data (e.g. the faces a label
+    # audit flagged); empty: none. Names that match no face are refused, not silently ignored.
+    exclude: str = ""
     seed: int = 0
     precision: str = "float32"  # one of PRECISIONS; auto: bfloat16 where the CPU has bfloat16 units
     init_from: str = ""  # a run folder, .keras file or `default` whose weights start training (schedules in steps)
@@ -110,7 +114,9 @@ class TrainConfig:
             raise ConfigError(f"a run's config must be a JSON object, not {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        if isinstance(values.get("augment"), dict):
+        if "augment" in values:
+            if not isinstance(values["augment"], dict):
+                raise ConfigError(f"augment must be a JSON object of augmentation settings, not {values['augment']!r}")
             augment_fields = {f.name for f in dataclasses.fields(AugmentConfig)}
             values["augment"] = AugmentConfig(**{k: v for k, v in values["augment"].items() if k in augment_fields})
         return cls(**values)
@@ -120,6 +126,8 @@ class TrainConfig:
 
         Called where a run starts, before its folder exists, so a refused run leaves nothing behind.
         """
+        _kinds(self)
+        _kinds(self.augment)
         _choice("imbalance", self.imbalance, IMBALANCE_STRATEGIES)
         _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
@@ -151,8 +159,7 @@ class TrainConfig:
         _number("mixup", a.mixup, 0.0, 10.0)
         _existing("data", self.data, allow_synthetic=True)
         _existing("test_data", self.test_data, allow_empty=True, allow_synthetic=True)
-        from emotion_core.models.io import DEFAULT
-
+        _existing("exclude", self.exclude, allow_empty=True)
         if self.init_from != DEFAULT:  # the shipped model
             _existing("init_from", self.init_from, allow_empty=True)
         if not isinstance(self.teachers, str):
@@ -170,6 +177,18 @@ class TrainConfig:
 def split_teachers(text):
     """'runs/a, default' -> ['runs/a', 'default']: the comma-separated `teachers` field as a list."""
     return [t.strip() for t in str(text or "").split(",") if t.strip()]
+
+
+def _kinds(settings):
+    """Text fields must hold text and switches true or false (a config.json edited by hand may
+    say "model": 5 or "reduce_lr": "no", which would otherwise pass as truthy); numbers are
+    checked with their ranges below."""
+    for f in dataclasses.fields(settings):
+        value, default = getattr(settings, f.name), f.default
+        if isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(f"{f.name} must be text, not {value!r}")
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ConfigError(f"{f.name} must be true or false, not {value!r}")
 
 
 def _choice(name, value, allowed):
@@ -272,6 +291,7 @@ TRAIN_FLAGS = (
     Flag("--validation-fraction", "validation_fraction", float, "share of the training data held out, in (0, 1)"),
     Flag("--limit", "limit", int, "use at most N images of the source (0: all)"),
     Flag("--test-data", "test_data", str, "labelled test set to report on (default: the source's test split)"),
+    Flag("--exclude", "exclude", str, "a one-column CSV of face file names to leave out of training (e.g. from `audit`)"),
     Flag("--seed", "seed", int, "random seed (splits, initial weights, augmentation)"),
     Flag("--precision", "precision", str,
          "mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there", PRECISIONS),

@@ -48,3 +48,8 @@ class TrainingError(EmotionCoreError):
 
 class RunError(EmotionCoreError):
     """A run folder that cannot do what was asked (missing, still running, damaged...)."""
+
+
+class AuditError(EmotionCoreError):
+    """A label audit that cannot be done as asked, e.g. with a model that trained on the faces it
+    would audit (its predictions there are not out of sample, so it would vouch for their labels)."""

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
 from emotion_core import runs
-from emotion_core.data.crowd import NO_MAJORITY, SIDES_LABEL, SIDES_MODEL, SIDES_NEITHER, sides, votes_for
+from emotion_core.data.crowd import NO_MAJORITY, SIDES_LABEL, SIDES_MODEL, SIDES_NEITHER, sides, votes_or_warning
 from emotion_core.data.prepare import scale
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 
@@ -68,13 +68,17 @@ def evaluate(model, dataset, *, tta=False, progress=None):
     """Predict a labelled Dataset; returns (report dict, probabilities (n, 7)).
 
     When crowd votes exist for the dataset's faces, the report has a `crowd` entry too
-    (see `crowd_report`).
+    (see `crowd_report`); when the votes file cannot be read, `crowd_error` says why (a damaged
+    votes file must not throw away a finished training's report).
     """
     probabilities = predict_probabilities(model, dataset.images, tta=tta, progress=progress)
     result = report(dataset.labels, probabilities.argmax(axis=1))
     result["data"] = dataset.description
     result["tta"] = bool(tta)
-    crowd = crowd_report(dataset.labels, probabilities, votes_for(dataset.names))
+    votes, problem = votes_or_warning(dataset.names)
+    if problem:
+        result["crowd_error"] = problem
+    crowd = crowd_report(dataset.labels, probabilities, votes)
     if crowd:
         result["crowd"] = crowd
     return result, probabilities

@@ -13,6 +13,7 @@ from emotion_core import runs
 from emotion_core.data.crowd import NO_MAJORITY, SIDES_LABEL, SIDES_MODEL, SIDES_NEITHER, VOTE_COLUMNS, sides
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 from emotion_core.models.io import DEFAULT
+from emotion_core.run_records import probabilities_problem
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
 # The study's headline confusion: neutral faces taken for sad ones, and the reverse.
@@ -285,22 +286,22 @@ def _read_cached_predictions(ref, dataset):
         probabilities = np.load(path, allow_pickle=False) if path else None
     except (OSError, ValueError):
         return None
-    ok = probabilities is not None and probabilities.shape == (len(dataset), NUM_CLASSES)
+    # NaN rows or non-probabilities (a damaged file) are predicted again, never shown as an accuracy
+    ok = probabilities is not None and probabilities_problem(probabilities, len(dataset)) is None
     return probabilities if ok else None
 
 
 def _write_cached_predictions(ref, dataset, probabilities):
     """Keep predictions on disk (temp file, then rename); a read-only disk is not an error."""
-    import os
+    from emotion_core import atomic
 
     path = _predictions_file(ref, dataset)
     if path is None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, np.asarray(probabilities, dtype=np.float32))
-        os.replace(tmp, path)
+        with atomic.replaced(path) as tmp:
+            np.save(tmp, np.asarray(probabilities, dtype=np.float32))
     except OSError:
         pass
 

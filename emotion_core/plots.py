@@ -152,3 +152,77 @@ def probability_bars(probabilities, *, height=230):
     fig.update_layout(xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"),
                       height=height, margin=dict(t=10, b=10, l=10, r=10))
     return fig
+
+
+# The face map's groups beyond the emotions, drawn after them (so flagged faces lie on top).
+MAP_OTHER_COLOURS = {"no votes": "#d9d9d9", "not flagged": "#c7c7c7", "flagged": "#e6550d"}
+
+
+def face_map_figure(xy, groups, *, names=None, title=None, height=520):
+    """The face map: one dot per face, one colour per group, selectable with box or lasso.
+
+    One trace per group, so the legend toggles groups. Each dot's customdata is its face's
+    index, which `face_map_selection` reads back from Streamlit's selection state.
+
+    Args:
+        xy: float (n, 2) positions (audit.facemap.project). groups: n strings (an emotion's
+            name, or a key of MAP_OTHER_COLOURS). names: optional n face names for hovering.
+    """
+    xy, groups = np.asarray(xy, dtype=float), np.asarray(groups, dtype=object)
+    order = [g for g in (*EMOTIONS, *MAP_OTHER_COLOURS) if g in set(groups)]
+    order += sorted(set(groups) - set(order))
+    fig = go.Figure()
+    for group in order:
+        members = np.flatnonzero(groups == group)
+        colour = EMOTION_COLOURS.get(group) or MAP_OTHER_COLOURS.get(group, "#636363")
+        fig.add_trace(go.Scattergl(
+            x=xy[members, 0], y=xy[members, 1], mode="markers", name=str(group).capitalize(),
+            marker=dict(size=7 if group == "flagged" else 5, color=colour, opacity=0.8),
+            customdata=members, hovertext=[str(names[i]) for i in members] if names is not None else None,
+            hovertemplate="%{hovertext}<extra>%{fullData.name}</extra>" if names is not None else None))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, scaleanchor="x")
+    fig.update_layout(title=title, height=height, dragmode="lasso", plot_bgcolor="white",
+                      margin=dict(t=40 if title else 10, b=10, l=10, r=10), legend=dict(itemsizing="constant"))
+    return fig
+
+
+def face_map_selection(selection):
+    """The face indices in a box or lasso selection of `face_map_figure` (sorted, no repeats).
+
+    Args:
+        selection: Streamlit's plotly selection state, {"points": [{"customdata": 12, ...}, ...]};
+            customdata may come as a number, a one-element list, or a dict keyed "0".
+    Returns:
+        int64 array of face indices (empty when nothing is selected).
+    """
+    chosen = []
+    for point in (selection or {}).get("points") or []:
+        data = point.get("customdata")
+        if isinstance(data, dict):
+            data = [data[key] for key in sorted(data, key=int)]
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        if data is not None:
+            chosen.append(int(data))
+    return np.unique(np.asarray(chosen, dtype=np.int64))
+
+
+def study_accuracy_figure(rows, *, epochs=None):
+    """The study's reported test accuracy beside this app's, one pair of bars per experiment.
+
+    Args:
+        rows: reference.study_rows() dicts (experiment, architecture, reported, measured); rows
+            without a measured value show the reported bar alone.
+        epochs: the reference runs' epoch budget, named in the legend.
+    """
+    names = [f"{r['experiment'].replace('Table 1, experiment', 'Exp.')}<br>{r['architecture'] or ''}" for r in rows]
+    measured_name = f"measured here ({epochs} epochs, PublicTest)" if epochs else "measured here (PublicTest)"
+    fig = go.Figure()
+    for key, label, colour in (("reported", "reported by the study", "#bbbbbb"), ("measured", measured_name, "#1f77b4")):
+        values = [r[key] for r in rows]
+        fig.add_trace(go.Bar(x=names, y=values, name=label, marker_color=colour,
+                             text=[f"{v:.0%}" if v is not None else "" for v in values], textposition="outside"))
+    fig.update_layout(barmode="group", yaxis=dict(title="test accuracy", tickformat=".0%", range=[0, 0.8]),
+                      legend=dict(orientation="h", y=1.12, x=0), margin=dict(t=60, b=40), height=380)
+    return fig

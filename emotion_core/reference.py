@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emotion_core import runs
-from emotion_core.settings import reference_dir
+from emotion_core import settings
 from emotion_core.config import PRESETS
 from emotion_core.errors import RunError
 from emotion_core.evaluation import evaluate, save_evaluation
@@ -144,7 +144,7 @@ def _store_float16(run_dir, config):
 
 def reference_runs():
     """The shipped reference runs that are finished, as runs.RunInfo, in the study's order."""
-    folder = reference_dir()
+    folder = settings.reference_dir()
     order = [r.name for r in references()]
     infos = [runs.load_run(folder / name) for name in order if (folder / name / runs.CONFIG).is_file()]
     return [info for info in infos if info.state == runs.FINISHED]

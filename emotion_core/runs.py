@@ -1,6 +1,6 @@
 """The run folder: the one module that knows its file names and formats.
 
-Folder contract (see DESIGN.md): config.json (written first), metrics.jsonl (append-only,
+Folder contract (docs/ARCHITECTURE.md): config.json (written first), metrics.jsonl (append-only,
 one object per epoch, plus optional batch rows), status.json (replaced atomically),
 model.keras (best checkpoint, replaced atomically), evaluation.json and predictions.npz once
 finished. A file `stop` asks the training process to stop; train.log holds its output.
@@ -9,6 +9,9 @@ Reading never raises for a damaged folder: whatever cannot be read is reported i
 `RunInfo.damaged`, so one broken folder cannot take a page or the `runs` command down.
 """
 
+import functools
+import contextlib
+import fcntl
 import json
 import math
 import os
@@ -21,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from emotion_core import atomic, run_records, settings
 from emotion_core.errors import RunError
 
 CONFIG, METRICS, STATUS, MODEL = "config.json", "metrics.jsonl", "status.json", "model.keras"
 EVALUATION, PREDICTIONS, NAME, STOP, LOG = "evaluation.json", "predictions.npz", "name.json", "stop", "train.log"
+OWNER = ".owner.lock"  # held (flock) by the one process training the run
 RUNNING, FINISHED, STOPPED, FAILED = "running", "finished", "stopped", "failed"
 LOST = "lost"  # shown for a run whose process died without saying so
 STATES = (RUNNING, FINISHED, STOPPED, FAILED, LOST)
@@ -33,9 +38,7 @@ _TEMP_PATTERNS = (".tmp-*", ".*.tmp", ".*.tmp.npz")  # what atomic writers leave
 ORPHAN_AGE_S = 600.0  # a temp file this old has no writer left; a younger one may be being written now
 
 
-def runs_root(path=None):
-    """The runs root: `path`, else EMOTION_RUNS_DIR, else ./runs."""
-    return Path(path or os.environ.get("EMOTION_RUNS_DIR", "runs"))
+runs_root = settings.runs_root  # the runs root: a given path, else EMOTION_RUNS_DIR, else ./runs
 
 
 # ---- JSON, strictly written and tolerantly read ----
@@ -43,10 +46,7 @@ def runs_root(path=None):
 def write_json_atomic(path, data):
     """Write strict JSON (NaN and infinities become null) to a temp file beside `path`, then
     rename: readers never see half a file, and every reader can parse it."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
-    os.replace(tmp, path)
+    atomic.write_text(path, json.dumps(_finite(data), indent=2, default=str, allow_nan=False))
 
 
 def _finite(value):
@@ -71,8 +71,8 @@ def read_json(path, default=None):
 
 # ---- creating a run and reporting its progress ----
 
-def create_run(config_dict, *, root=None, model_name="model"):
-    """Make a new run folder `YYYYmmdd-HHMMSS-<model>` and write config.json into it first.
+def create_run(config_dict, *, root=None, model_name="model", folder_name=None):
+    """Make a new run folder `YYYYmmdd-HHMMSS-<model>` (or `folder_name`) and write config.json into it first.
 
     Two runs started in the same second get distinct folders (a numeric suffix), and the
     folder is created with exist_ok=False, so concurrent starts never share a folder.
@@ -80,7 +80,7 @@ def create_run(config_dict, *, root=None, model_name="model"):
     root = runs_root(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
-        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
+        stem = folder_name or f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
         for attempt in range(1000):
             run_dir = root / (stem if attempt == 0 else f"{stem}-{attempt + 1}")
             try:
@@ -96,8 +96,19 @@ def create_run(config_dict, *, root=None, model_name="model"):
 
 
 def read_config(run_dir):
-    """config.json as a dict ({} when missing or damaged)."""
-    return read_json(Path(run_dir) / CONFIG, default={})
+    """config.json as a dict ({} when missing or damaged; fields of the wrong type left out)."""
+    return _read_checked(Path(run_dir) / CONFIG, run_records.check_config)[0] or {}
+
+
+def _read_checked(path, check):
+    """(the JSON object at `path` through `check`, or None; the problems found, one line each).
+
+    A missing file is no problem (not written yet); one that holds no JSON object is.
+    """
+    data = read_json(path)
+    if data is None:
+        return None, ([f"{path.name} is not a readable JSON object"] if path.exists() else [])
+    return check(data)
 
 
 def write_status(run_dir, state, **fields):
@@ -108,13 +119,21 @@ def write_status(run_dir, state, **fields):
 
 
 def read_status(run_dir):
-    """status.json with `state` corrected to `lost` when a running process is gone."""
-    status = read_json(Path(run_dir) / STATUS, default={"state": FAILED, "error": "no readable status.json"})
+    """status.json with `state` corrected to `lost` when a running process is gone; fields of
+    the wrong type are left out (`load_run` names them in `RunInfo.damaged`)."""
+    return _read_status(run_dir)[0]
+
+
+def _read_status(run_dir):
+    """(read_status's dict, the problems found in status.json)."""
+    status, problems = _read_checked(Path(run_dir) / STATUS, run_records.check_status)
+    status = status if status is not None else {"state": FAILED, "error": "no readable status.json"}
     if status.get("state") not in STATES:
+        problems = [*problems, f"status.json: state {run_records._shown(status.get('state'))} is unknown"]
         status = dict(status, state=FAILED, error=f"status.json has an unknown state {status.get('state')!r}")
     if status["state"] == RUNNING and _looks_dead(status):
         status = dict(status, state=LOST)
-    return status
+    return status, problems
 
 
 def _looks_dead(status):
@@ -175,6 +194,7 @@ def read_metrics(run_dir, *, batches=False):
 
 def request_stop(run_dir):
     """Ask a running training to stop; it notices within a batch or two."""
+    refuse_reference(run_dir, "stopped")
     (Path(run_dir) / STOP).touch()
 
 
@@ -200,19 +220,20 @@ def has_model(run_dir):
 def save_evaluation(run_dir, result, *, names, labels, probabilities):
     """Write predictions.npz (indices, names, true labels, probabilities), then evaluation.json."""
     run_dir = Path(run_dir)
-    tmp = run_dir / ".predictions.tmp.npz"
-    np.savez(tmp, indices=np.arange(len(labels), dtype=np.int64), names=np.asarray(names),
-             true=np.asarray(labels, dtype=np.int64), probabilities=np.asarray(probabilities, dtype=np.float32))
-    tmp.replace(run_dir / PREDICTIONS)
+    refuse_reference(run_dir, "evaluated again")
+    with atomic.replaced(run_dir / PREDICTIONS) as tmp:
+        np.savez(tmp, indices=np.arange(len(labels), dtype=np.int64), names=np.asarray(names),
+                 true=np.asarray(labels, dtype=np.int64), probabilities=np.asarray(probabilities, dtype=np.float32))
     write_json_atomic(run_dir / EVALUATION, result)
 
 
 def read_evaluation(run_dir):
-    """evaluation.json as a dict, or None when the run has not been (readably) evaluated."""
-    evaluation = read_json(Path(run_dir) / EVALUATION)
-    if evaluation is not None and _number(evaluation.get("accuracy")) is None:
-        return None
-    return evaluation
+    """evaluation.json as a dict, or None when the run has not been (readably) evaluated.
+
+    A report lacking what the pages read (accuracy, n, F1s, per-class rows, the confusion
+    matrix), or holding them with the wrong types, counts as none; optional parts of the wrong
+    type (e.g. `crowd`) are left out. `load_run` names the problems."""
+    return _read_checked(Path(run_dir) / EVALUATION, run_records.check_evaluation)[0]
 
 
 def load_predictions(run_dir):
@@ -225,7 +246,29 @@ def load_predictions(run_dir):
             saved = {key: data[key] for key in data.files}
     except Exception:  # a truncated or foreign file: as if there were none, predictions are redone
         return None
-    return saved if {"true", "names", "probabilities"} <= set(saved) else None
+    # NaN or otherwise impossible probabilities are never trusted: the page would show their accuracy
+    return saved if run_records.check_predictions(saved) is None else None
+
+
+def _predictions_problems(run_dir):
+    """[why predictions.npz cannot be trusted] or [] (none, or a good one); checked once per version of the file."""
+    path = Path(run_dir) / PREDICTIONS
+    try:
+        stat = path.stat()
+    except OSError:
+        return []
+    problem = _predictions_problem(str(path), stat.st_mtime_ns, stat.st_size)
+    return [f"{PREDICTIONS}: {problem}"] if problem else []
+
+
+@functools.lru_cache(maxsize=256)
+def _predictions_problem(path, modified_ns, size):
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            saved = {key: data[key] for key in data.files}
+    except Exception:  # truncated, foreign, or pickled objects
+        return "not a readable .npz file of arrays"
+    return run_records.check_predictions(saved)
 
 
 # ---- the registry of runs ----
@@ -253,23 +296,26 @@ def load_run(run_dir):
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file():
         raise RunError(f"{run_dir} is not a run folder (no {CONFIG})")
-    config = read_json(run_dir / CONFIG)
-    status = read_status(run_dir)
+    config, problems = _read_checked(run_dir / CONFIG, run_records.check_config)
+    if config is None and not problems:  # vanished between the check above and this read
+        problems = [f"{CONFIG} is not a readable JSON object"]
+    status, status_problems = _read_status(run_dir)
     if status.get("state") != RUNNING:
         _remove_orphans(run_dir)
     metrics = read_metrics(run_dir)
     accuracies = [m["val_accuracy"] for m in metrics if m.get("val_accuracy") is not None]
     label = read_json(run_dir / NAME, default={}).get("name")
-    damaged = None if config is not None else f"{CONFIG} is not a readable JSON object"
+    evaluation, evaluation_problems = _read_checked(run_dir / EVALUATION, run_records.check_evaluation)
+    problems += status_problems + evaluation_problems + _predictions_problems(run_dir)
     return RunInfo(
         path=run_dir,
         name=label if isinstance(label, str) and label.strip() else default_name(run_dir, config or {}),
         config=config or {},
         status=status,
-        evaluation=read_evaluation(run_dir),
+        evaluation=evaluation,
         epochs_done=len(metrics),
         best_val_accuracy=max(accuracies) if accuracies else None,
-        damaged=damaged,
+        damaged="; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "") or None,
     )
 
 
@@ -330,8 +376,62 @@ def _inside_root(run_dir, root):
         raise RunError(f"{run_dir} is not inside the runs folder {runs_root(root)}")
 
 
+@contextlib.contextmanager
+def exclusive(lock_file, busy_message):
+    """Hold an exclusive lock on `lock_file` for the block, or raise RunError(busy_message).
+
+    A kernel lock (flock), not a file that says "locked": it is released when its process
+    ends however it ends, so a killed training never leaves a run locked for ever, and two
+    threads or processes asking at the same moment cannot both get it.
+    """
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise RunError(f"cannot lock {lock_file}: {error.strerror or error}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(busy_message) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def owned(run_dir):
+    """Be the one process that writes `run_dir` for the block (see `exclusive`)."""
+    return exclusive(Path(run_dir) / OWNER, f"{Path(run_dir).name} is being trained by another process")
+
+
+def claim_new_run(run_dir):
+    """Refuse a run folder that has already trained (finished, stopped, failed or under way):
+    `train --run-dir` starts a run the app created, it never retrains or overwrites one."""
+    run_dir = Path(run_dir)
+    refuse_reference(run_dir, "trained again")
+    if not (run_dir / CONFIG).is_file():
+        raise RunError(f"{run_dir} is not a run folder (no {CONFIG})")
+    if read_metrics(run_dir) or has_model(run_dir) or (run_dir / EVALUATION).exists():
+        raise RunError(f"{run_dir.name} has already trained ({read_status(run_dir)['state']}): "
+                       "start a new run instead of training it again")
+
+
+def is_reference(run_dir):
+    """True for a shipped reference run (settings.reference_dir()): read-only for everyone."""
+    try:
+        return Path(run_dir).resolve().parent == settings.reference_dir().resolve()
+    except OSError:
+        return False
+
+
+def refuse_reference(run_dir, action):
+    if is_reference(run_dir):
+        raise RunError(f"{Path(run_dir).name} is a shipped reference run: it cannot be {action} "
+                       "(train your own run to change something)")
+
+
 def rename_run(run_dir, name, *, root=None):
     """Give a run a display name (the folder keeps its name, so running jobs are unaffected)."""
+    refuse_reference(run_dir, "renamed")
     _inside_root(run_dir, root)
     name = str(name).strip()
     if not name:
@@ -343,6 +443,7 @@ def rename_run(run_dir, name, *, root=None):
 
 def delete_run(run_dir, *, root=None):
     """Delete a run folder; refused while its training is still running."""
+    refuse_reference(run_dir, "deleted")
     _inside_root(run_dir, root)
     if read_status(run_dir).get("state") == RUNNING:
         raise RunError(f"{Path(run_dir).name} is still running; stop it before deleting it")

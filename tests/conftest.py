@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from emotion_core.labels import EMOTIONS, csv_code_of  # noqa: E402
+from emotion_core.models import model_names  # noqa: E402  (registers the real architectures first)
+from emotion_core.models.registry import register  # noqa: E402
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 FER2013_DIR = SHARED_DATA / "fer2013"
@@ -58,15 +60,48 @@ def fer_csv(tmp_path):
     return path
 
 
+TINY_MODEL = "tiny_cnn"
+
+
+def build_tiny_cnn(**options):
+    """A test-only network: three 3x3 convolutions (16, 32, 64 filters) with batch norm, global
+    pooling and the softmax, about 25,000 parameters. It learns the synthetic faces in seconds
+    where the study's CNNs take minutes, and keeps what the library relies on: 48x48x1 input,
+    7 float32 probabilities, the model named after its registry entry, a `last_conv` layer at
+    12x12 for Grad-CAM."""
+    import keras
+    from keras import layers
+
+    from emotion_core.models.cnn import BN_MOMENTUM, GRADCAM_LAYER, INPUT_SHAPE
+
+    x = inputs = keras.Input(INPUT_SHAPE, name="image")
+    for i, filters in enumerate((16, 32, 64), start=1):
+        x = layers.Conv2D(filters, 3, padding="same", name=GRADCAM_LAYER if i == 3 else f"conv{i}")(x)
+        x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        if i < 3:
+            x = layers.MaxPooling2D(2, name=f"pool{i}")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(len(EMOTIONS), activation="softmax", dtype="float32", name="emotion")(x)
+    return keras.Model(inputs, outputs, name=TINY_MODEL)
+
+
+# Registered here only, so the app never offers it; tests parametrised over model_names() check
+# it like any other entry. Guarded: test modules that import `tests.conftest` run this file twice.
+if TINY_MODEL not in model_names():
+    register(TINY_MODEL, gradcam_layer="last_conv", description="test only: a tiny CNN that learns in seconds")(
+        build_tiny_cnn)
+
+
 @pytest.fixture(scope="session")
 def trained_synthetic_run(tmp_path_factory):
-    """One small model trained on the synthetic faces, shared by the tests that need a model
-    that has learnt something (Grad-CAM, the Mistakes page). About a minute on 2 cores."""
+    """One tiny model trained on synthetic faces, shared by the tests that need a model that has
+    learnt something (Grad-CAM on the mouth, the Mistakes page, a teacher): seconds, not minutes."""
     from emotion_core.config import NO_AUGMENTATION
     from emotion_core.config import TrainConfig
     from emotion_core.training.loop import train
 
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=8, imbalance="none",
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=8, imbalance="none",
                          augment=NO_AUGMENTATION, batch_size=32)
     return train(config, root=tmp_path_factory.mktemp("trained"))
 

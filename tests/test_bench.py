@@ -1,9 +1,13 @@
-import numpy as np
+"""The training benchmark: the two recipes run within a budget (slow: minutes of real training
+beside anything else), and its table's arithmetic (fast)."""
+
+import pytest
 
 from emotion_core.bench.train import BenchResult, bench_train, format_results
 from emotion_core.cli import main
 
 
+@pytest.mark.slow  # a benchmark: it trains until its time budget is spent, twice
 def test_bench_runs_both_recipes_on_synthetic_and_reports_what_they_did():
     results = bench_train("synthetic", budget_s=3)
     assert [r.recipe for r in results] == ["study recipe, plain port", "fast recipe, this project"]
@@ -12,6 +16,7 @@ def test_bench_runs_both_recipes_on_synthetic_and_reports_what_they_did():
     assert "throughput ratio (fast / study)" in format_results(results)
 
 
+@pytest.mark.slow  # a benchmark through the CLI: two more budgets of training
 def test_bench_cli_prints_its_table(capsys):
     assert main(["bench", "train", "--data", "synthetic", "--budget-min", "0.02"]) == 0
     out = capsys.readouterr().out

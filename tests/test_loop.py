@@ -24,7 +24,7 @@ def test_one_epoch_run_leaves_a_complete_run_folder(tmp_path):
     config = json.loads((run_dir / "config.json").read_text())
     assert TrainConfig.from_dict(config) == TINY and "tensorflow" in config["versions"]
     (epoch,) = runs.read_metrics(run_dir)
-    # the run-folder contract's epoch row (DESIGN.md): which fields are there, never how long anything took
+    # the run-folder contract's epoch row (docs/ARCHITECTURE.md): which fields are there, never how long anything took
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(epoch)
     assert isinstance(epoch["epoch_seconds"], float)  # recorded for the Compare table; its value is not checked
     status = runs.read_status(run_dir)

@@ -59,7 +59,7 @@ def test_bigger_input_size_is_resized_inside_the_model():
     assert model.get_layer("vgg16").output.shape[1:3] == (3, 3)  # 96 / 32
 
 
-def test_imagenet_weights_offline_give_a_clear_message(monkeypatch):
+def _offline(monkeypatch):
     import keras
 
     def offline(*args, **kwargs):
@@ -67,8 +67,36 @@ def test_imagenet_weights_offline_give_a_clear_message(monkeypatch):
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
     monkeypatch.setattr("keras.src.applications.vgg16.file_utils.get_file", offline)
-    with pytest.raises(WeightsUnavailableError, match=r"Choose random initialisation instead \(--weights none; on the Train page: Weights \"Random init\"\)"):
+
+
+def test_imagenet_weights_offline_say_which_file_to_put_where(monkeypatch, tmp_path):
+    """A teacher without internet is told the file's name, where it comes from and the folder to put it in."""
+    _offline(monkeypatch)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(WeightsUnavailableError) as raised:
         build_model("vgg16", weights="imagenet")
+    message = str(raised.value)
+    assert "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5" in message and str(tmp_path / "keras" / "models") in message
+    assert "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" in message
+    assert "\\" not in message and "--weights" not in message  # no escaped URL, no command-line flags on a page
+
+
+def test_a_weights_file_already_in_the_keras_cache_is_used_with_no_network(monkeypatch, tmp_path):
+    import h5py
+    import numpy as np
+    from keras.src.legacy.saving import legacy_h5_format
+
+    from emotion_core.models.transfer import imagenet_weights_file
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    source = build_model("vgg16", weights="none").get_layer("vgg16")
+    cached = imagenet_weights_file("vgg16")
+    cached.parent.mkdir(parents=True)
+    with h5py.File(cached, "w") as file:  # Keras's own ImageNet files are in this legacy HDF5 layout
+        legacy_h5_format.save_weights_to_hdf5_group(file, source)
+    _offline(monkeypatch)  # any attempt to download now fails
+    loaded = build_model("vgg16", weights="imagenet").get_layer("vgg16")
+    assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), source.get_weights()))
 
 
 def test_random_init_fallback_trains_through_the_cli(capsys, tmp_path):

@@ -25,8 +25,12 @@ def key_for(path, kind):
     digest = hashlib.sha256(f"{path}|{kind}|v1".encode())
     entries = [path] if path.is_file() else sorted(path.rglob("*"))
     for entry in entries:
-        stat = entry.stat()
-        digest.update(f"{entry.relative_to(path.parent)}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+        try:
+            stat = entry.stat()
+        except OSError:  # a link that leads nowhere or in a loop, outside what is read: its own metadata
+            stat = entry.lstat()
+        # surrogateescape: a file name that is not UTF-8 is hashed as its bytes instead of failing
+        digest.update(f"{entry.relative_to(path.parent)}|{stat.st_size}|{stat.st_mtime_ns}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:24]
 
 

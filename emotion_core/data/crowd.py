@@ -2,17 +2,17 @@
 
 FER2013's labels are noisy. For a face the model "got wrong", the votes tell whether people
 side with the model (the label is the odd one out) or with the label (a real mistake).
-The votes ship with the app (`assets/ferplus_votes.csv`, MIT licence, provenance beside it).
+The votes ship with the app (`emotion_core/assets/ferplus_votes.csv`, MIT licence, provenance beside it).
 """
 
 import functools
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from emotion_core import settings
 from emotion_core.errors import DataError
 from emotion_core.labels import EMOTIONS, NUM_CLASSES
 
@@ -20,13 +20,14 @@ VOTE_COLUMNS = ("neutral", "happiness", "surprise", "sadness", "anger", "disgust
 # FER+'s seven emotion columns (its first seven) in our canonical order's indices.
 _EMOTION_COLUMNS = VOTE_COLUMNS[:NUM_CLASSES]
 _CANONICAL = np.array([EMOTIONS.index(n) for n in ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear")])
-VOTES_FILE = Path(__file__).resolve().parents[2] / "assets" / "ferplus_votes.csv"
+
 NO_MAJORITY = -1  # a face without votes
+MAX_VOTES = 1000  # per face and column; FER+ has 10 annotators, so anything near this is damage
 
 
 def votes_file():
     """The votes CSV: EMOTION_VOTES_FILE, else the one shipped in assets/."""
-    return Path(os.environ.get("EMOTION_VOTES_FILE", VOTES_FILE))
+    return settings.votes_file()
 
 
 @dataclass
@@ -81,10 +82,25 @@ def _read_votes(path, modified):
     missing = [c for c in ("file", *VOTE_COLUMNS) if c not in table.columns]
     if missing:
         raise DataError(f"crowd votes {path} lack column(s) {', '.join(missing)}")
-    counts = table[list(VOTE_COLUMNS)].apply(pd.to_numeric, errors="coerce")
-    if counts.isna().any().any() or (counts < 0).any().any():
-        raise DataError(f"crowd votes {path}: every vote count must be a whole number 0 or more")
-    return dict(zip(table["file"].astype(str), counts.to_numpy(np.int64)))
+    names = table["file"]
+    blank = names.isna() | (names.astype(str).str.strip() == "")
+    if blank.any():
+        raise DataError(f"crowd votes {path} line {_line(blank)}: the file name is empty")
+    counts = table[list(VOTE_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    # 1.5 votes, -1 votes or 1e20 votes are damage, not data: each face has ten annotators
+    bad = ~np.isfinite(counts) | (counts < 0) | (counts > MAX_VOTES) | (counts != np.floor(counts))
+    if bad.any():
+        row, column = np.argwhere(bad)[0]
+        value = table[VOTE_COLUMNS[column]].iloc[row]
+        shown = "an empty cell" if pd.isna(value) else str(value)
+        raise DataError(f"crowd votes {path} line {row + 2}, column {VOTE_COLUMNS[column]}: {shown} is not a "
+                        f"whole number of votes from 0 to {MAX_VOTES}")
+    return dict(zip(names.astype(str), counts.astype(np.int64)))
+
+
+def _line(flags):
+    """The file line of the first True in a boolean Series over data rows (the header is line 1)."""
+    return int(np.flatnonzero(flags.to_numpy())[0]) + 2
 
 
 def load_votes(path=None):
@@ -111,6 +127,18 @@ def votes_for(names, votes=None):
     for i in np.flatnonzero(has):
         counts[i] = votes[keys[i]]
     return CrowdVotes(counts, has)
+
+
+def votes_or_warning(names, votes=None):
+    """(votes_for(names), None), or (no votes at all, why) when the votes file cannot be read.
+
+    For what can go on without votes (a page's gallery, a report on FER2013 labels): the faces
+    are shown or scored without the crowd, and the reason is shown instead of a traceback.
+    """
+    try:
+        return votes_for(names, votes), None
+    except DataError as error:
+        return CrowdVotes(np.zeros((len(names), len(VOTE_COLUMNS)), np.int64), np.zeros(len(names), bool)), str(error)
 
 
 # Who the crowd sides with, for one mistake.

@@ -18,6 +18,8 @@ class Dataset:
         description: where the data came from, for the UI and config.json.
         names: optional file names or row numbers, one per image (for galleries, CSVs).
         synthetic: True for the built-in drawn faces, so the UI can say so.
+        warnings: what the CLI and pages should say about the source (folders ignored,
+            emotions without faces), one line each.
     """
 
     images: np.ndarray
@@ -26,6 +28,7 @@ class Dataset:
     names: list = field(default_factory=list)
     synthetic: bool = False
     class_names: tuple = EMOTIONS
+    warnings: list = field(default_factory=list)
 
     def __post_init__(self):
         if len(self.images) != len(self.labels):
@@ -49,4 +52,5 @@ class Dataset:
             description=description or self.description,
             names=[self.names[i] for i in indices],
             synthetic=self.synthetic,
+            warnings=list(self.warnings),
         )

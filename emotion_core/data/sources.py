@@ -13,9 +13,10 @@ import pandas as pd
 from emotion_core.config import SYNTHETIC
 from emotion_core.data import cache
 from emotion_core.data.dataset import Dataset
+from emotion_core.data.scan import scan_class_folders
 from emotion_core.errors import DataError, ImageError
 from emotion_core.labels import EMOTIONS, FACE_SIZE, index_from_csv_code
-from emotion_core.photos.decode import IMAGE_SUFFIXES, read_image_file
+from emotion_core.photos.decode import read_image_file
 
 SPLITS = ("train", "test")
 # fer2013.csv `Usage` values -> our split names. The Kaggle folder's test/ holds both
@@ -34,7 +35,8 @@ def load_data(source, *, split="train", progress=None):
         progress: optional callable(done, total) for long decodes.
 
     Returns:
-        A `Dataset`. Raises `DataError` with a user-facing message on bad input.
+        A `Dataset`, whose `warnings` say what a class-folder tree had that was ignored.
+        Raises `DataError` with a user-facing message on bad input.
     """
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
@@ -49,9 +51,14 @@ def load_data(source, *, split="train", progress=None):
         if path.is_file():
             return _cached(path, split, lambda: load_csv(path, split=split))
         folder = split_folder(path, split)
-        return _cached(folder, "folder", lambda: load_class_folders(folder, progress=progress))
+        found = scan_class_folders(folder)  # refuses what it cannot read before the cache lists the files
+        dataset = _cached(folder, "folder", lambda: load_class_folders(folder, progress=progress, found=found))
+        dataset.warnings = list(found.warnings)
+        return dataset
     except PermissionError as error:
         raise DataError(f"no permission to read {error.filename or path}") from None
+    except OSError as error:  # a folder that vanished or turned unreadable while being listed
+        raise DataError(f"cannot read {error.filename or path}: {(error.strerror or str(error)).lower()}") from None
 
 
 def has_split(source, split):
@@ -81,30 +88,21 @@ def _is_class_folder_tree(path):
     return any((path / name).is_dir() for name in EMOTIONS)
 
 
-def _class_folder(root, name):
-    """The folder for emotion `name`, matching case-insensitively (Kaggle uses lower case)."""
-    for child in sorted(root.iterdir()):
-        if child.is_dir() and child.name.lower() == name:
-            return child
-    return None
-
-
 def list_class_files(root):
-    """(path, label) pairs for every image file under `root/<class>/`, sorted for repeatability."""
-    pairs = []
-    for label, name in enumerate(EMOTIONS):
-        folder = _class_folder(root, name)
-        if folder is None:
-            continue
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        pairs.extend((p, label) for p in files)
-    return pairs
+    """(path, label) pairs for every image file under `root/<class>/`, sorted for repeatability
+    (see data.scan for what is refused and what is ignored)."""
+    return scan_class_folders(root).pairs
 
 
-def load_class_folders(root, *, progress=None):
-    """Decode every image of a class-folder tree; unreadable files are skipped and counted."""
+def load_class_folders(root, *, progress=None, found=None):
+    """Decode every image of a class-folder tree; files that do not decode are skipped and counted.
+
+    Args:
+        found: the tree's `scan_class_folders` result, when the caller has it already.
+    """
     root = Path(root)
-    pairs = list_class_files(root)
+    found = found or scan_class_folders(root)
+    pairs = found.pairs
     if not pairs:
         raise DataError(f"no images found in {root} (expected {', '.join(EMOTIONS)} folders of images)")
     images, labels, names, bad = [], [], [], []
@@ -121,7 +119,8 @@ def load_class_folders(root, *, progress=None):
     if not images:
         raise DataError(f"none of the {len(pairs)} image files in {root} could be decoded")
     description = f"{root} ({len(images)} images" + (f", {len(bad)} unreadable skipped)" if bad else ")")
-    return Dataset(np.stack(images), np.asarray(labels, dtype=np.int64), description, names)
+    return Dataset(np.stack(images), np.asarray(labels, dtype=np.int64), description, names,
+                   warnings=list(found.warnings))
 
 
 def load_csv(path, *, split="train"):

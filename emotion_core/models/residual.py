@@ -1,7 +1,7 @@
 """A residual network from scratch, beyond the study: the stronger-model search's next shape.
 
 The wide four-block CNN stopped improving on FER2013 after eight training cycles
-(docs/model_search.md), so this network spends its compute on depth instead of width (it
+(docs/decisions/shipped_model.md), so this network spends its compute on depth instead of width (it
 trains at about three quarters of the wide network's speed): a stem convolution, then four
 stages of two residual blocks (32 to 256 filters, 16 convolutions in all, stride-2
 convolutions instead of pooling), global average pooling and one dense layer. Shortcuts let

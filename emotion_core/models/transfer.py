@@ -6,6 +6,9 @@ trained on. Two modes, as in the study: `feature` (frozen base, a new head) and
 `finetune` (the last N convolutions trainable too, with a small learning rate).
 """
 
+import os
+from pathlib import Path
+
 import keras
 from keras import layers
 
@@ -20,6 +23,7 @@ BACKBONES = {
     "vgg19": (keras.applications.VGG19, "block5_conv4"),
     "resnet50": (keras.applications.ResNet50, "conv5_block3_out"),
 }
+WEIGHT_SIZES_MB = {"vgg16": 58, "vgg19": 80, "resnet50": 94}  # the no-top ImageNet files, for the offline message
 # ImageNet 'caffe' preprocessing shared by all three: BGR order, mean pixel subtracted.
 # Our faces are gray, so the channel order does not matter, only the means.
 CAFFE_MEANS = (103.939, 116.779, 123.68)
@@ -71,16 +75,34 @@ def build_transfer(backbone, *, name=None, mode="feature", unfreeze=0, weights="
     return keras.Model(inputs, outputs, name=name or backbone)
 
 
+def imagenet_weights_file(backbone):
+    """Where Keras keeps `backbone`'s ImageNet weights (no classifier top): the file a room
+    without internet must copy in, from a machine that has it or from `imagenet_weights_url`."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras").expanduser()
+    return home / "models" / f"{backbone}_weights_tf_dim_ordering_tf_kernels_notop.h5"
+
+
+def imagenet_weights_url(backbone):
+    folder = "resnet" if backbone.startswith("resnet") else backbone
+    return f"https://storage.googleapis.com/tensorflow/keras-applications/{folder}/{imagenet_weights_file(backbone).name}"
+
+
 def _load_backbone(application, backbone, weights, input_size):
     chosen = None if str(weights).lower() in ("none", "", "random") else weights
+    cached = imagenet_weights_file(backbone)
+    if chosen == "imagenet" and cached.is_file():
+        chosen = str(cached)  # the file itself: no download, no network, whatever Keras would check
     try:
         return application(include_top=False, weights=chosen, input_shape=(input_size, input_size, 3))
     except Exception as error:  # a download failure surfaces as many exception types
+        if chosen != "imagenet":
+            raise WeightsUnavailableError(f"the weights file {chosen} does not fit {backbone} "
+                                          f"({type(error).__name__}: {str(error)[:160]})") from None
         raise WeightsUnavailableError(
-            f"ImageNet weights for {backbone} could not be loaded ({type(error).__name__}: {str(error)[:240]}). "
-            "Keras downloads them on first use, which needs internet. Choose random initialisation instead "
-            "(--weights none; on the Train page: Weights \"Random init\"), or give a weights file you downloaded "
-            "(--weights PATH)."
+            f"ImageNet weights for {backbone} are not on this machine and could not be downloaded (no internet?). "
+            f"Copy the file {cached.name} (from {imagenet_weights_url(backbone)}, about "
+            f"{WEIGHT_SIZES_MB[backbone]} MB) into the folder {cached.parent}; the app then uses it without "
+            "internet. Or choose random initialisation instead of ImageNet weights."
         ) from None
 
 

@@ -3,12 +3,17 @@ disk, dataset files) is decoded here, in memory, under the same rules.
 
 Only the formats the app offers are accepted, recognised by their first bytes rather than
 their names (JPEG, PNG and WebP for photos; BMP too, which some face datasets use). The pixel
-count is read from the header before any pixel is decoded: a small file that claims a
-gigapixel (a decompression bomb) is refused without taking the memory. Nothing is written
-to disk or logged.
+count and depth are read from the header before any pixel is decoded: a small file that
+claims a gigapixel (a decompression bomb), or 16-bit colour with alpha at 7000 x 7000 (400 KB
+on disk, 374 MiB decoded), is refused without taking the memory, and what is decoded is
+converted without full-size float copies. Only regular files are opened (a named pipe would
+block the reader for ever). Nothing is written to disk or logged.
 """
 
+import errno
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -18,6 +23,9 @@ import numpy as np
 from emotion_core.errors import ImageError
 
 MAX_PIXELS = 50_000_000  # well above any phone photo (~12-50 MP), well below a memory problem
+MAX_DECODED_BYTES = 256 * 2**20  # what OpenCV may allocate for the pixels: 50 MP of 8-bit BGR is 143 MiB
+MAX_FILE_BYTES = 256 * 2**20  # a photo file is a few MB; a bigger one is not read into memory at all
+_COMPOSITE_PIXELS = 2**20  # alpha is composited this many pixels at a time (a 16 MB float block, not 2 GB)
 # Magic bytes -> format name; a file that starts otherwise is refused before any decoder sees it.
 _SIGNATURES = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"BM", "BMP"))
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # file names worth opening in a folder
@@ -56,7 +64,9 @@ def decode_image(data, *, name="image", gray=False, min_side=1):
         raise ImageError(name, "not a JPEG, PNG, WebP or BMP image")
     if kind == "JPEG" and data.rfind(_JPEG_END) == -1:
         raise ImageError(name, "truncated JPEG (its end marker is missing; was the upload cut off?)")
-    _check_size(_header_size(data, name, kind), name, min_side)
+    size = _header_size(data, name, kind)
+    _check_size(size, name, min_side)
+    _check_decoded_bytes(size, _sample_layout(data, kind), name)
     # JPEG has no alpha and is what phones write with an EXIF rotation, which only
     # IMREAD_COLOR applies; other formats keep alpha and depth with IMREAD_UNCHANGED.
     flags = cv2.IMREAD_COLOR if kind == "JPEG" else cv2.IMREAD_UNCHANGED
@@ -68,13 +78,63 @@ def decode_image(data, *, name="image", gray=False, min_side=1):
 
 
 def read_image_file(path, *, gray=False):
-    """`decode_image` for a file on disk; a missing or unreadable file is an ImageError too."""
+    """`decode_image` for a file on disk; a missing, unreadable or special file is an ImageError too."""
+    return decode_image(read_file_bytes(path), name=str(path), gray=gray)
+
+
+def read_file_bytes(path, *, limit=MAX_FILE_BYTES):
+    """The bytes of a regular file of at most `limit` bytes; ImageError for anything else.
+
+    Opened without blocking and checked on the open descriptor (no race with a swap of the
+    name): a named pipe called photo.jpg would otherwise wait for a writer for ever, and a
+    device such as /dev/zero never ends.
+    """
     path = Path(path)
     try:
-        data = path.read_bytes()
-    except OSError as error:  # missing, a folder, no permission
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as error:  # missing, no permission, a dangling link or a loop of links
+        raise ImageError(str(path), _open_problem(path, error)) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(str(path), f"is {special_file_kind(info.st_mode)}, not a file")
+        if info.st_size > limit:
+            raise ImageError(str(path), f"file too large: {info.st_size / 2**20:,.0f} MiB (limit {limit / 2**20:,.0f} MiB)")
+        with os.fdopen(os.dup(fd), "rb") as file:
+            return file.read(limit + 1)
+    except OSError as error:
         raise ImageError(str(path), (error.strerror or type(error).__name__).lower()) from None
-    return decode_image(data, name=str(path), gray=gray)
+    finally:
+        os.close(fd)
+
+
+def file_problem(path):
+    """Why `path` cannot be read as a regular file ("is a named pipe (FIFO), not a file"), or None.
+
+    Only the file's metadata is read: a folder scan asks this of every file before decoding any.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        return _open_problem(path, error)
+    return None if stat.S_ISREG(mode) else f"is {special_file_kind(mode)}, not a file"
+
+
+def special_file_kind(mode):
+    """What a file that is not a regular one is, in words: 'a named pipe (FIFO)', 'a directory'..."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+    return next((words for test, words in kinds if test(mode)), "a special file")
+
+
+def _open_problem(path, error):
+    if error.errno == errno.ELOOP:
+        return "is a symbolic link in a loop (it leads back to itself)"
+    if error.errno == errno.ENOENT and os.path.islink(path):
+        return f"is a symbolic link that leads nowhere ({os.fsdecode(os.readlink(path))!r} does not exist)"
+    if error.errno == errno.EISDIR:
+        return "is a directory"
+    return (error.strerror or type(error).__name__).lower()
 
 
 def _header_size(data, name, kind):
@@ -91,6 +151,24 @@ def _header_size(data, name, kind):
                                f"(limit {MAX_PIXELS:,} pixels)") from None
     except Exception:  # Pillow raises many types for a damaged header
         raise ImageError(name, f"damaged {kind} (its header cannot be read)") from None
+
+
+def _sample_layout(data, kind):
+    """(channels, bytes per sample) that OpenCV will decode at most, from the header."""
+    if kind == "PNG" and len(data) >= 26:
+        depth, colour = data[24], data[25]  # IHDR: bit depth, colour type (0 gray, 2 RGB, 3 palette, 4 GA, 6 RGBA)
+        return (4 if colour in (3, 4, 6) else 3), (2 if depth == 16 else 1)
+    return (3 if kind == "JPEG" else 4), 1
+
+
+def _check_decoded_bytes(size, layout, name):
+    channels, depth = layout
+    needed = size[0] * size[1] * channels * depth
+    if needed > MAX_DECODED_BYTES:
+        what = f"{8 * depth}-bit, {channels} channels"
+        raise ImageError(name, f"image too large to decode: {size[0]} x {size[1]} pixels ({what}) take "
+                               f"{needed / 2**20:,.0f} MiB (limit {MAX_DECODED_BYTES // 2**20} MiB); "
+                               "save it as an 8-bit JPEG, or smaller")
 
 
 def _check_size(size, name, min_side=1):
@@ -120,7 +198,8 @@ def _to_uint8(image):
     if image.dtype == np.uint8:
         return image
     if image.dtype == np.uint16:
-        return (image >> 8).astype(np.uint8)
+        np.right_shift(image, 8, out=image)  # in place: one uint8 copy, not two full-size temporaries
+        return image.astype(np.uint8)
     if np.issubdtype(image.dtype, np.floating):
         return np.clip(np.nan_to_num(image) * 255.0, 0, 255).astype(np.uint8)
     return np.clip(image, 0, 255).astype(np.uint8)
@@ -133,7 +212,17 @@ def _to_bgr(image, name):
     if image.shape[2] == 3:
         return image
     if image.shape[2] == 4:
-        alpha = image[..., 3:4].astype(np.float32) / 255.0
-        white = np.full_like(image[..., :3], 255, dtype=np.float32)
-        return np.round(image[..., :3] * alpha + white * (1.0 - alpha)).astype(np.uint8)
+        return _on_white(image)
     raise ImageError(name, f"{image.shape[2]} channels; expected gray, colour or colour with alpha")
+
+
+def _on_white(image):
+    """BGRA uint8 (H, W, 4) composited onto white, as BGR (H, W, 3), a block of rows at a time:
+    float copies of a whole 49-megapixel image would take 2 GB, a block takes 16 MB."""
+    out = np.empty(image.shape[:2] + (3,), np.uint8)
+    rows = max(1, _COMPOSITE_PIXELS // max(1, image.shape[1]))
+    for top in range(0, image.shape[0], rows):
+        block = image[top:top + rows]
+        alpha = block[..., 3:4].astype(np.float32) / 255.0
+        out[top:top + rows] = np.round(block[..., :3] * alpha + 255.0 * (1.0 - alpha))
+    return out

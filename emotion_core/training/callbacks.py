@@ -104,7 +104,7 @@ class WeightAverager(keras.callbacks.Callback):
     Stochastic weight averaging (Izmailov et al., 2018): the epochs of a late, high-rate phase
     sit around a wide optimum, and their average often lies nearer its centre than any one
     of them. Batch-normalisation statistics are averaged with the rest: re-estimating them on
-    training batches measured no better here (docs/model_search.md).
+    training batches measured no better here (docs/decisions/shipped_model.md, and git history).
     """
 
     def __init__(self, start_epoch):

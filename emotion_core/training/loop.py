@@ -19,19 +19,20 @@ from emotion_core import runs
 from emotion_core.config import AugmentConfig, library_versions
 from emotion_core.data import Dataset, has_split, load_data
 from emotion_core.data.crowd import NO_MAJORITY, votes_for
+from emotion_core.data.exclude import drop_excluded
 from emotion_core.data.prepare import balance_by_augmentation, class_weights, split_train_validation
 from emotion_core.errors import ConfigError, DataError, TrainingError
 from emotion_core.evaluation import evaluate, predict_probabilities, save_evaluation
 from emotion_core.labels import NUM_CLASSES
 from emotion_core.models import build_model, get_spec
 from emotion_core.models.io import load_model, save_model_atomic
-from emotion_core.ship import starting_point
+from emotion_core.models.provenance import starting_point
 from emotion_core.training.augment import augment_fn, build_augmenter, build_mixer
 from emotion_core.training.callbacks import RunRecorder, StopOnRequest, WeightAverager
 from emotion_core.training.precision import dtype_policy, resolve_precision
 
 
-def start_run(config, *, root=None, recipe=None):
+def start_run(config, *, root=None, recipe=None, folder_name=None):
     """Check `config`, then create its run folder (config.json first) without training yet.
 
     Every check comes first, so a refused config leaves no folder behind. `recipe` (the
@@ -44,16 +45,22 @@ def start_run(config, *, root=None, recipe=None):
     start = starting_point(config.init_from)
     if start:  # a shipped model may be replaced later: keep how it was made
         record["started_from"] = start
-    return runs.create_run(record, root=root, model_name=config.model)
+    return runs.create_run(record, root=root, model_name=config.model, folder_name=folder_name)
 
 
 def check_data(config):
     """Load the training data (and a named test set) once before a run folder exists, so bad
     data is refused with its message instead of leaving a failed run. Decoded sets are cached,
-    so the run itself loads them again in about a second."""
-    crowd_labelled(load_data(config.data, split="train"), config.labels, config.crowd_share)
+    so the run itself loads them again in about a second.
+
+    Returns the data's warnings (folders ignored, emotions without faces), for the caller to show.
+    """
+    faces = training_faces(config)
+    crowd_labelled(faces, config.labels, config.crowd_share)
+    warnings = list(getattr(faces, "warnings", []))
     if config.test_data:
-        load_data(config.test_data, split="test")
+        warnings += load_data(config.test_data, split="test").warnings
+    return warnings
 
 
 def check_model(config):
@@ -145,6 +152,7 @@ def _train_into(run_dir, config, extra_callbacks):
     runs.write_status(run_dir, runs.RUNNING, phase="evaluating", epochs_done=recorder.epochs_done)
     evaluation = _evaluate_best(run_dir, config)
     runs.write_status(run_dir, state, epochs_done=recorder.epochs_done, train_seconds=time.time() - started,
+                      n_train=len(train_data[1]), n_val=len(val_data[1]),
                       best_val_accuracy=recorder.best_val_accuracy, test_accuracy=evaluation.get("accuracy"), **averaged)
 
 
@@ -174,7 +182,7 @@ def prepare_data(config):
     Returns ((train_images, train_targets), (val_images, val_labels), class_weight or None):
     targets are int labels (n,), or float32 shares (n, 7) for crowd-soft and blend.
     """
-    dataset, soft = crowd_labelled(load_data(config.data, split="train"), config.labels, config.crowd_share)
+    dataset, soft = crowd_labelled(training_faces(config), config.labels, config.crowd_share)
     if config.limit and config.limit < len(dataset):
         keep, _ = split_train_validation(dataset.labels, validation_fraction=1 - config.limit / len(dataset),
                                          seed=config.seed)
@@ -192,6 +200,12 @@ def prepare_data(config):
     if soft is not None:  # TrainConfig.validate refuses soft labels with balancing
         y_train = soft[train_idx]
     return (x_train, y_train), (dataset.images[val_idx], dataset.labels[val_idx]), weights
+
+
+def training_faces(config):
+    """The training split of `config.data`, less the faces its `exclude` CSV names (dropped
+    before the split, so they are in neither training nor validation)."""
+    return drop_excluded(load_data(config.data, split="train"), config.exclude)
 
 
 def make_dataset(images, labels, *, batch_size, augmenter=None, mixer=None, seed=None):
