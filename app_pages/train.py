@@ -7,8 +7,7 @@ import streamlit as st
 from emotion_core.errors import EmotionCoreError
 from emotion_core import runs
 from emotion_core.compare import mixed_test_sets, per_class_table, runs_table, describe_test_set, study_table
-from emotion_core.config import (IMBALANCE_STRATEGIES, LABEL_SOURCES, LR_SCHEDULES, MAX_EPOCHS, OPTIMIZERS,
-                                 PRECISIONS, PRESETS, TRANSFER_MODES, AugmentConfig)
+from emotion_core.config import AUGMENT, CHOICE_NAMES, FLAGS_BY_FIELD, PRESET_DESCRIPTIONS, PRESETS, AugmentConfig
 from emotion_core.evaluation import evaluate_run
 from emotion_core.models import get_spec, model_names
 from emotion_core.plots import per_class_metrics, study_accuracy_figure, training_curves
@@ -16,17 +15,30 @@ from emotion_core.reference import STUDY_CHOSEN, STUDY_TABLE1, reference_runs, s
 from emotion_core.training.launch import launch_training
 from app_pages._shared import data_source_picker, plain, show_error, show_figure
 
-PRESET_HELP = {
-    "demo": "1-2 minutes: a slice of the data, a few epochs; curves move within seconds",
-    "study": "the study's recipe: its CNN, class weights, its augmentation, up to 60 epochs",
-    "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16",
-    "best": f"improve the shipped model: {PRESETS['best'].epochs} more epochs on label + crowd votes "
-            "(an hour or more; FER2013 only)",
-}
-PRECISION_LABELS = {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"}
-LABEL_NAMES = {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)",
-               "blend": "Label + crowd votes"}
-IMBALANCE_LABELS = {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"}
+
+
+def setting(field, value, *, key, container=st, choice="radio", disabled=False):
+    """The widget of one training setting: its name, help and allowed values come from the one
+    table of settings (config.TRAIN_FLAGS), which TrainConfig.validate also checks."""
+    flag = FLAGS_BY_FIELD[field]
+    if flag.choices:
+        names = CHOICE_NAMES.get(flag.field, {})
+        if choice == "radio":
+            return container.radio(flag.name, flag.choices, index=flag.choices.index(value), key=key, help=flag.help,
+                                   format_func=lambda v: names.get(v, v), horizontal=True)
+        return container.selectbox(flag.name, flag.choices, index=flag.choices.index(value), key=key, help=flag.help,
+                                   format_func=lambda v: names.get(v, v))
+    if flag.type is bool:
+        return container.checkbox(flag.name, value, key=key, help=flag.help, disabled=disabled)
+    low, high = flag.widget_range()
+    if flag.type is int:
+        return int(container.number_input(flag.name, int(low), int(high), int(value), key=key, help=flag.help,
+                                          disabled=disabled))
+    if flag.step < 1e-3:  # a learning rate: typed, not slid
+        return float(container.number_input(flag.name, low, high, float(value), step=flag.step, format="%.5f",
+                                            key=key, help=flag.help, disabled=disabled))
+    return float(container.slider(flag.name, float(low), float(high), float(value), step=flag.step, key=key,
+                                  help=flag.help, disabled=disabled))
 
 
 def sentence(text):
@@ -37,9 +49,9 @@ def sentence(text):
 def train_form():
     """The run's settings as (TrainConfig, recipe name); switching the recipe resets the widgets to its values."""
     # Names in the boxes, descriptions in captions: at 1024 px a long option is cut off mid-word.
-    preset = st.selectbox("Recipe", list(PRESET_HELP), key="train_preset")
+    preset = st.selectbox("Recipe", list(PRESET_DESCRIPTIONS), key="train_preset")  # a test checks every preset is here
     base = PRESETS[preset]
-    st.caption(sentence(PRESET_HELP[preset]))
+    st.caption(sentence(PRESET_DESCRIPTIONS[preset]))
     if base.init_from:
         st.caption(f"Starts from the weights of the shipped model, so keep its architecture ({base.model}). "
                    "Needs FER2013 in the Kaggle layout: the crowd's votes are keyed by its file names.")
@@ -48,59 +60,29 @@ def train_form():
     model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k)
     st.caption(sentence(get_spec(model).description))
     transfer = transfer_form(base, k) if get_spec(model).family == "transfer" else {}
-    imbalance = st.radio("Class imbalance", IMBALANCE_STRATEGIES, index=IMBALANCE_STRATEGIES.index(base.imbalance),
-                         format_func=IMBALANCE_LABELS.get, horizontal=True, key="train_imb" + k)
-    labels = st.radio("Labels", LABEL_SOURCES, index=LABEL_SOURCES.index(base.labels), format_func=LABEL_NAMES.get,
-                      horizontal=True, key="train_labels" + k,
-                      help="FER2013's labels are noisy; FER+ had 10 people relabel every face. The crowd's "
-                           "labels need FER2013 in the Kaggle layout.")
+    imbalance = setting("imbalance", base.imbalance, key="train_imb" + k)
+    labels = setting("labels", base.labels, key="train_labels" + k)
     crowd_share = base.crowd_share
     if labels == "blend":
-        crowd_share = st.slider("Crowd share", 0.0, 1.0, base.crowd_share, step=0.05, key="train_crowd_share" + k,
-                                help="each target is this much the crowd's vote shares, the rest FER2013's label: "
-                                     "more crowd agrees more with the crowd, less with FER2013's test labels")
+        crowd_share = setting("crowd_share", base.crowd_share, key="train_crowd_share" + k)
     teachers, teacher_share = distil_form(base, k)
     with st.expander("Augmentation"):
         a = base.augment
-        augment = AugmentConfig(
-            rotation_deg=st.slider("Rotation (degrees)", 0.0, 30.0, a.rotation_deg, key="train_rot" + k),
-            zoom=st.slider("Zoom", 0.0, 0.4, a.zoom, key="train_zoom" + k),
-            shift=st.slider("Shift (fraction of size)", 0.0, 0.3, a.shift, key="train_shift" + k),
-            shear=st.slider("Shear (radians)", 0.0, 0.4, a.shear, key="train_shear" + k),
-            horizontal_flip=st.checkbox("Mirror faces (horizontal flip)", a.horizontal_flip, key="train_flip" + k),
-            erase=st.slider("Random erasing", 0.0, 1.0, a.erase, key="train_erase" + k,
-                            help="the share of faces that get one random patch hidden behind noise"),
-            mixup=st.slider("Mixup", 0.0, 1.0, a.mixup, step=0.05, key="train_mixup" + k,
-                            help="0: off. Otherwise pairs of faces are blended, and their targets with them, "
-                                 "with weights drawn from Beta(mixup, mixup); 0.2 mostly keeps one face in front"),
-        )
+        augment = AugmentConfig(**{field.removeprefix(AUGMENT): setting(field, getattr(a, field.removeprefix(AUGMENT)),
+                                                                          key=f"train_{field.removeprefix(AUGMENT)}{k}")
+                                   for field in FLAGS_BY_FIELD if field.startswith(AUGMENT)})
     with st.expander("Training", expanded=True):
         # Numbers in pairs, choices full width: at 1024 px a half-width select box shows "cosi" and "Ada".
         c1, c2 = st.columns(2)
-        epochs = c1.number_input("Epochs", 1, MAX_EPOCHS, base.epochs, key="train_epochs" + k)
-        batch_size = c2.select_slider("Batch size", [16, 32, 64, 128, 256], base.batch_size, key="train_bs" + k)
-        learning_rate = c1.number_input("Learning rate", 1e-6, 1.0, base.learning_rate, format="%.5f", key="train_lr" + k)
-        patience = c2.number_input("Patience", 1, MAX_EPOCHS, base.patience, key="train_pat" + k,
-                                   help="stop after this many epochs without a better validation loss")
-        limit = c1.number_input("Max images", 0, 10**6, base.limit, step=500, key="train_limit" + k,
-                                help="use at most this many training images; 0 = all")
-        seed = c2.number_input("Seed", 0, 10**6, base.seed, key="train_seed" + k)
-        label_smoothing = st.slider("Label smoothing", 0.0, 0.3, base.label_smoothing, key="train_ls" + k)
-        lr_schedule = st.selectbox("Schedule", LR_SCHEDULES, LR_SCHEDULES.index(base.lr_schedule),
-                                   key="train_sched" + k)
-        optimizer = st.selectbox("Optimizer", OPTIMIZERS, OPTIMIZERS.index(base.optimizer), key="train_opt" + k,
-                                 format_func={"adam": "Adam", "sgd": "SGD, Nesterov (try rate 0.01)"}.get)
-        precision = st.selectbox("Precision", PRECISIONS, PRECISIONS.index(base.precision), key="train_prec" + k,
-                                 format_func=PRECISION_LABELS.get,
-                                 help="bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 "
-                                      "units (Intel AMX / AVX512-BF16) and slower on others")
+        numbers = {"epochs": c1, "batch_size": c2, "learning_rate": c1, "patience": c2, "limit": c1, "seed": c2}
+        chosen = {field: setting(field, getattr(base, field), key=f"train_{field}{k}", container=column)
+                  for field, column in numbers.items()}
+        chosen["label_smoothing"] = setting("label_smoothing", base.label_smoothing, key="train_ls" + k)
+        for field in ("lr_schedule", "optimizer", "precision"):
+            chosen[field] = setting(field, getattr(base, field), key=f"train_{field}{k}", choice="select")
     config = dataclasses.replace(base, data=data, model=model, imbalance=imbalance, labels=labels,
                                  crowd_share=float(crowd_share), teachers=teachers,
-                                 teacher_share=float(teacher_share), augment=augment,
-                                 epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
-                                 lr_schedule=lr_schedule, patience=int(patience), limit=int(limit),
-                                 label_smoothing=float(label_smoothing), seed=int(seed), precision=precision, optimizer=optimizer,
-                                 **transfer)
+                                 teacher_share=float(teacher_share), augment=augment, **chosen, **transfer)
     return config, preset
 
 
@@ -117,23 +99,18 @@ def distil_form(base, k):
                                      "one network learns what several agree on (at one network's Live cost)")
         if chosen:  # at 1024 px the boxes' chips show a few letters of each name
             st.caption(plain("Teachers: " + "; ".join(names[c] for c in chosen) + "."))
-        share = st.slider("Teachers' share", 0.0, 1.0, base.teacher_share, step=0.05, key="train_teacher_share" + k,
-                          disabled=not chosen)
+        share = setting("teacher_share", base.teacher_share, key="train_teacher_share" + k, disabled=not chosen)
     return ",".join(chosen), share
 
 
 def transfer_form(base, k):
     """Backbone options: mode, convolutions to fine-tune, weights, input size."""
     c1, c2 = st.columns(2)
-    mode = c1.radio("Mode", TRANSFER_MODES, horizontal=True, key="train_tmode" + k,
-                    format_func={"feature": "Feature extraction", "finetune": "Fine-tuning"}.get,
-                    help="fine-tuning: the study used Adam with learning rate 0.00001")
-    unfreeze = c2.select_slider("Convolutions to fine-tune", [3, 6, 9], base.unfreeze, key="train_unfreeze" + k,
-                                disabled=mode == "feature")
+    mode = setting("transfer_mode", base.transfer_mode, key="train_tmode" + k, container=c1)
+    unfreeze = setting("unfreeze", base.unfreeze, key="train_unfreeze" + k, container=c2, disabled=mode == "feature")
     weights = c1.radio("Weights", ["imagenet", "none"], key="train_weights" + k, horizontal=True,
                        format_func={"imagenet": "ImageNet (needs internet once)", "none": "Random init"}.get)
-    input_size = c2.select_slider("Input size", [48, 96, 224], base.input_size, key="train_insize" + k,
-                                  help="bigger keeps more of the backbone's resolution, and is much slower")
+    input_size = setting("input_size", base.input_size, key="train_insize" + k, container=c2)
     return {"transfer_mode": mode, "unfreeze": int(unfreeze), "weights": weights, "input_size": int(input_size)}
 
 

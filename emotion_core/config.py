@@ -128,35 +128,12 @@ class TrainConfig:
         """
         _kinds(self)
         _kinds(self.augment)
-        _choice("imbalance", self.imbalance, IMBALANCE_STRATEGIES)
-        _choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("precision", self.precision, PRECISIONS)
-        _choice("transfer_mode", self.transfer_mode, TRANSFER_MODES)
-        _choice("labels", self.labels, LABEL_SOURCES)
+        for flag in TRAIN_FLAGS:  # every choice and range comes from the one table of settings
+            flag.check(flag_value(self, flag.field))
         if self.labels in SOFT_LABEL_SOURCES and self.imbalance == "balance":
             raise ConfigError(f"{self.labels} labels cannot be balanced by augmentation (copies need one label); "
                               "use imbalance class_weight or none")
-        _whole("epochs", self.epochs, 1, MAX_EPOCHS)
-        _whole("batch_size", self.batch_size, 1, 4096)
-        _whole("patience", self.patience, 1, MAX_EPOCHS)
-        _whole("average_from", self.average_from, 0, self.epochs)
-        _whole("limit", self.limit, 0, 10**8)
-        _whole("seed", self.seed, 0, 2**32 - 1)
-        _whole("unfreeze", self.unfreeze, 0, 1000)
-        _whole("input_size", self.input_size, 32, 512)  # keras.applications need at least 32x32
-        _number("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
-        _number("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
-        _number("crowd_share", self.crowd_share, 0.0, 1.0)
-        _number("teacher_share", self.teacher_share, 0.0, 1.0)
-        _number("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
-        a = self.augment
-        _number("rotation", a.rotation_deg, 0.0, 180.0)
-        _number("zoom", a.zoom, 0.0, 0.9)
-        _number("shift", a.shift, 0.0, 0.5)
-        _number("shear", a.shear, 0.0, 1.5)
-        _number("erase", a.erase, 0.0, 1.0)
-        _number("mixup", a.mixup, 0.0, 10.0)
+        _whole("average_from", self.average_from, 0, self.epochs)  # a range that depends on another setting
         _existing("data", self.data, allow_synthetic=True)
         _existing("test_data", self.test_data, allow_empty=True, allow_synthetic=True)
         _existing("exclude", self.exclude, allow_empty=True)
@@ -185,6 +162,8 @@ def _kinds(settings):
     checked with their ranges below."""
     for f in dataclasses.fields(settings):
         value, default = getattr(settings, f.name), f.default
+        if f.name == "teachers":  # checked below, with a message that says what the text holds
+            continue
         if isinstance(default, str) and not isinstance(value, str):
             raise ConfigError(f"{f.name} must be text, not {value!r}")
         if isinstance(default, bool) and not isinstance(value, bool):
@@ -258,61 +237,130 @@ PRESETS = {
 # cosine cycle. It needs FER2013 in the Kaggle layout (the votes are keyed by its file names).
 PRESETS["best"] = dataclasses.replace(PRESETS["fast"], model="cnn_4blocks", labels="blend", init_from="default",
                                       epochs=30, patience=30, learning_rate=5e-4)
+# What each preset is for, in the words the Train page shows (every preset needs one).
+PRESET_DESCRIPTIONS = {
+    "demo": "1-2 minutes: a slice of the data, a few epochs; curves move within seconds",
+    "study": "the study's recipe: its CNN, class weights, its augmentation, up to 60 epochs",
+    "fast": "best accuracy per CPU-minute found: flips, cosine schedule, label smoothing, bfloat16",
+    "best": f"improve the shipped model: {PRESETS['best'].epochs} more epochs on label + crowd votes "
+            "(an hour or more; FER2013 only)",
+}
+# The names people see for each allowed value (the Train page, the model card, run names).
+CHOICE_NAMES = {
+    "imbalance": {"class_weight": "Class weights", "balance": "Balance by augmentation", "none": "None"},
+    "labels": {"fer": "FER2013's", "crowd": "Crowd majority", "crowd-soft": "Crowd votes (soft)",
+               "blend": "Label + crowd votes"},
+    "optimizer": {"adam": "Adam", "sgd": "SGD, Nesterov (try rate 0.01)"},
+    "precision": {"auto": "auto", "float32": "float32", "mixed_bfloat16": "bfloat16"},
+    "transfer_mode": {"feature": "Feature extraction", "finetune": "Fine-tuning"},
+    "lr_schedule": {"constant": "constant", "cosine": "cosine"},
+}
 
 
 @dataclass(frozen=True)
 class Flag:
-    """One `train` command-line flag and the TrainConfig field it sets."""
+    """One training setting, declared once: its `train` flag, the TrainConfig field it sets, its
+    display name and help (the Train page and the model card), and its allowed values (checked
+    by TrainConfig.validate, offered by the page's widget: the two cannot disagree)."""
 
     flag: str
     field: str
     type: type
     help: str
     choices: tuple = None
+    label: str = ""  # the name people see; empty: the flag without its dashes
+    low: float = None  # allowed range of a number (None: not a number with a range)
+    high: float = None
+    low_open: bool = False  # the range excludes `low` (a learning rate of 0 learns nothing)
+    high_open: bool = False
+    step: float = None  # the widget's step
+
+    @property
+    def name(self):
+        return self.label or self.flag.removeprefix("--").replace("-", " ").capitalize()
+
+    def widget_range(self):
+        """(lowest, highest) value a widget may offer: the allowed range, open ends moved in by a step."""
+        low = self.low + self.step if self.low_open else self.low
+        high = self.high - self.step if self.high_open else self.high
+        return low, high
+
+    def check(self, value):
+        """Raise ConfigError naming this setting when `value` is not allowed."""
+        name = self.flag.removeprefix("--") if self.field.startswith(AUGMENT) else self.field
+        if self.choices:
+            _choice(name, value, self.choices)
+        elif self.low is not None and self.type is int:
+            _whole(name, value, self.low, self.high)
+        elif self.low is not None:
+            _number(name, value, self.low, self.high, low_open=self.low_open, high_open=self.high_open)
 
 
 TRAIN_FLAGS = (
     Flag("--data", "data", str, "synthetic, a Kaggle-layout folder, or fer2013.csv"),
-    Flag("--model", "model", str, "architecture name (see `models`)"),
-    Flag("--imbalance", "imbalance", str, "how to handle the class imbalance", IMBALANCE_STRATEGIES),
+    Flag("--model", "model", str, "architecture name (see `models`)", label="Architecture"),
+    Flag("--imbalance", "imbalance", str, "how to handle the class imbalance", IMBALANCE_STRATEGIES,
+         label="Class imbalance"),
     Flag("--labels", "labels", str,
-         "train on FER2013's labels, the crowd's majority, its vote shares (FER+ votes), or label and votes blended", LABEL_SOURCES),
-    Flag("--crowd-share", "crowd_share", float, "blend labels: the votes' share of each target, in [0, 1] (the rest is the label)"),
-    Flag("--epochs", "epochs", int, f"epochs to train (1-{MAX_EPOCHS})"),
-    Flag("--batch-size", "batch_size", int, "faces per training step"),
-    Flag("--learning-rate", "learning_rate", float, "the optimizer's (peak) learning rate, in (0, 1]"),
-    Flag("--optimizer", "optimizer", str, "Adam, or SGD with Nesterov momentum 0.9", OPTIMIZERS),
-    Flag("--lr-schedule", "lr_schedule", str, "constant, or cosine decay to 0 over the epochs", LR_SCHEDULES),
+         "train on FER2013's labels, the crowd's majority, its vote shares (FER+ votes), or label and votes blended",
+         LABEL_SOURCES),
+    Flag("--crowd-share", "crowd_share", float,
+         "blend labels: the votes' share of each target, the rest is the label; more crowd agrees more with the "
+         "crowd and less with FER2013's test labels", low=0.0, high=1.0, step=0.05),
+    Flag("--epochs", "epochs", int, "epochs to train", low=1, high=MAX_EPOCHS),
+    Flag("--batch-size", "batch_size", int, "faces per training step", low=1, high=4096),
+    Flag("--learning-rate", "learning_rate", float, "the optimizer's (peak) learning rate", low=0.0, high=1.0,
+         low_open=True, step=1e-5),
+    Flag("--optimizer", "optimizer", str, "Adam, or SGD with Nesterov momentum 0.9 (give it a larger rate, 0.01)",
+         OPTIMIZERS),
+    Flag("--lr-schedule", "lr_schedule", str, "constant, or cosine decay to 0 over the epochs", LR_SCHEDULES,
+         label="Schedule"),
     Flag("--reduce-lr", "reduce_lr", bool, "halve the rate on plateaus"),
-    Flag("--label-smoothing", "label_smoothing", float, "in [0, 1): how much to distrust the labels"),
-    Flag("--patience", "patience", int, "early-stopping patience in epochs"),
+    Flag("--label-smoothing", "label_smoothing", float, "how much to distrust the labels (FER2013's are noisy)",
+         low=0.0, high=1.0, high_open=True, step=0.01),
+    Flag("--patience", "patience", int, "stop after this many epochs without a better validation loss",
+         low=1, high=MAX_EPOCHS),
     Flag("--average-from", "average_from", int,
          "average the weights of every epoch from this one on (0: off); kept if it beats the best epoch"),
-    Flag("--validation-fraction", "validation_fraction", float, "share of the training data held out, in (0, 1)"),
-    Flag("--limit", "limit", int, "use at most N images of the source (0: all)"),
+    Flag("--validation-fraction", "validation_fraction", float, "share of the training data held out",
+         low=0.0, high=1.0, low_open=True, high_open=True, step=0.01),
+    Flag("--limit", "limit", int, "use at most this many training images (0: all)", label="Max images",
+         low=0, high=10**8),
     Flag("--test-data", "test_data", str, "labelled test set to report on (default: the source's test split)"),
     Flag("--exclude", "exclude", str, "a one-column CSV of face file names to leave out of training (e.g. from `audit`)"),
-    Flag("--seed", "seed", int, "random seed (splits, initial weights, augmentation)"),
+    Flag("--seed", "seed", int, "random seed (splits, initial weights, augmentation)", low=0, high=2**32 - 1),
     Flag("--precision", "precision", str,
-         "mixed_bfloat16 trains ~2x faster on CPUs with bfloat16 units; auto picks it there", PRECISIONS),
+         "bfloat16 arithmetic trains about twice as fast on CPUs with bfloat16 units (Intel AMX / AVX512-BF16) "
+         "and slower on others; auto picks it where it helps", PRECISIONS),
     Flag("--init-from", "init_from", str, "start from the weights of a run folder, a .keras file or `default`"),
     Flag("--teachers", "teachers", str,
          "distil: comma-separated models (run folders, .keras files, `default`) whose averaged predictions join the targets"),
-    Flag("--teacher-share", "teacher_share", float, "with --teachers: the teachers' share of each target, in [0, 1]"),
-    Flag("--rotation", AUGMENT + "rotation_deg", float, "augmentation: turn faces by up to this many degrees"),
-    Flag("--zoom", AUGMENT + "zoom", float, "augmentation: scale each axis by a factor in [1 - zoom, 1 + zoom]"),
-    Flag("--shift", AUGMENT + "shift", float, "augmentation: move faces by up to this share of their size"),
-    Flag("--shear", AUGMENT + "shear", float, "augmentation: shear faces by up to this angle in radians"),
-    Flag("--flip", AUGMENT + "horizontal_flip", bool, "augmentation: mirror half of the faces"),
-    Flag("--erase", AUGMENT + "erase", float, "augmentation: share of faces with a random patch replaced by noise"),
+    Flag("--teacher-share", "teacher_share", float, "with teachers: the teachers' share of each target",
+         label="Teachers' share", low=0.0, high=1.0, step=0.05),
+    Flag("--rotation", AUGMENT + "rotation_deg", float, "augmentation: turn faces by up to this many degrees",
+         label="Rotation (degrees)", low=0.0, high=180.0, step=1.0),
+    Flag("--zoom", AUGMENT + "zoom", float, "augmentation: scale each axis by a factor in [1 - zoom, 1 + zoom]",
+         low=0.0, high=0.9, step=0.01),
+    Flag("--shift", AUGMENT + "shift", float, "augmentation: move faces by up to this share of their size",
+         label="Shift (share of size)", low=0.0, high=0.5, step=0.01),
+    Flag("--shear", AUGMENT + "shear", float, "augmentation: shear faces by up to this angle in radians",
+         label="Shear (radians)", low=0.0, high=1.5, step=0.01),
+    Flag("--flip", AUGMENT + "horizontal_flip", bool, "augmentation: mirror half of the faces",
+         label="Mirror faces (horizontal flip)"),
+    Flag("--erase", AUGMENT + "erase", float, "augmentation: the share of faces with one random patch hidden "
+         "behind noise", label="Random erasing", low=0.0, high=1.0, step=0.05),
     Flag("--mixup", AUGMENT + "mixup", float,
-         "augmentation: mix pairs of faces and their targets with Beta(a, a) weights (0: off; 0.2 is usual)"),
+         "augmentation: mix pairs of faces and their targets with Beta(a, a) weights (0: off; 0.2 mostly keeps "
+         "one face in front)", low=0.0, high=10.0, step=0.05),
     Flag("--mode", "transfer_mode", str,
-         "transfer models: frozen backbone, or fine-tune its last --unfreeze convolutions", TRANSFER_MODES),
-    Flag("--unfreeze", "unfreeze", int, "transfer models: convolutions to fine-tune (study: 3, 6, 9)"),
+         "transfer models: frozen backbone, or fine-tune its last convolutions", TRANSFER_MODES, label="Mode"),
+    Flag("--unfreeze", "unfreeze", int, "transfer models: convolutions to fine-tune (the study: 3, 6, 9)",
+         label="Convolutions to fine-tune", low=0, high=1000),
     Flag("--weights", "weights", str, "transfer models: imagenet, none (random init), or a weights file"),
-    Flag("--input-size", "input_size", int, "transfer models: resize faces to this (48, 96, 224)"),
+    Flag("--input-size", "input_size", int, "transfer models: resize faces to this (48, 96, 224; bigger is slower)",
+         low=32, high=512),  # keras.applications need at least 32x32
 )
+FLAGS_BY_FIELD = {flag.field: flag for flag in TRAIN_FLAGS}
 
 
 def config_from_flags(values, *, preset=None, no_augment=False):

@@ -124,6 +124,7 @@ def evaluate_run(run_dir, source, *, split="test", progress=None):
     from emotion_core.data import load_data
     from emotion_core.models.io import load_model
 
+    runs.refuse_reference(run_dir, "evaluated again")  # its shipped record must keep describing it
     model = load_model(run_dir)
     dataset = load_data(source, split=split)
     result, probabilities = evaluate(model, dataset, progress=progress)

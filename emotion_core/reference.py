@@ -125,7 +125,14 @@ def publish(run_dir, reference, data):
     the machine that built it in its records."""
     config = reference_config(reference, data, epochs=runs.read_config(run_dir).get("epochs", REFERENCE_EPOCHS))
     _store_float16(run_dir, config)
+    label_and_scrub(run_dir, reference, data)
+
+
+def label_and_scrub(run_dir, reference, data):
+    """Name the run for the app and replace the building machine's data path by the folder's name."""
     runs.write_json_atomic(Path(run_dir) / runs.NAME, {"name": display_name(reference)})
+    for leftover in (runs.LOG, runs.OWNER, runs.STOP):
+        (Path(run_dir) / leftover).unlink(missing_ok=True)
     machine_path = str(Path(data).expanduser().resolve())
     for file in (runs.CONFIG, runs.EVALUATION, runs.STATUS):
         record = runs.read_json(Path(run_dir) / file)

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from emotion_core import reference, runs, settings
 from emotion_core.cli import main
 from emotion_core.errors import RunError
+from emotion_core.evaluation import evaluate_run
 
 BUILT = ("seed_cnn-class_weight", "cnn_3blocks-none")
 
@@ -79,7 +80,7 @@ def test_runs_json_lists_reference_runs_beside_the_users(shipped, capsys):
     lambda run: runs.delete_run(run),
     lambda run: runs.rename_run(run, "mine now"),
     lambda run: runs.request_stop(run),
-    lambda run: runs.save_evaluation(run, {}, names=[], labels=[], probabilities=[]),
+    lambda run: evaluate_run(run, "synthetic"),
 ])
 def test_reference_runs_are_read_only(shipped, action):
     run = shipped / "seed_cnn-class_weight"
