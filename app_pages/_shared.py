@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from emotion_core import runs
+from emotion_core import runs, settings
 from emotion_core.compare import describe_test_set
 from emotion_core.data import load_data
 from emotion_core.data.discovery import find_sources
@@ -28,10 +28,19 @@ def model_for(ref):
     return cached_model(str(path), path.stat().st_mtime)
 
 
+DATA_FOLDER_KEY = "data_folder"  # not a widget's key: Streamlit forgets those when another page is shown
+
+
+def data_folder():
+    """The FER2013 folder chosen on Home, kept for the session and remembered by the server."""
+    if DATA_FOLDER_KEY not in st.session_state:
+        st.session_state[DATA_FOLDER_KEY] = settings.remembered_data_folder()
+    return st.session_state[DATA_FOLDER_KEY]
+
+
 def data_source_picker(key="data_source", label="Data"):
-    """Select box of the data sources found; returns the source string."""
-    user_path = st.session_state.get("fer2013_path", "")
-    options = find_sources(user_path)
+    """Select box of the data sources found (the app's data folder first); returns the source string."""
+    options = find_sources(data_folder())
     labels = [name for name, _ in options]
     choice = st.selectbox(label, labels, key=key)
     return dict(options)[choice]

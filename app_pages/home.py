@@ -7,7 +7,8 @@ from emotion_core.data.examples import example_faces
 from emotion_core.labels import EMOTIONS
 from emotion_core.plots import class_distribution
 from emotion_core.errors import EmotionCoreError
-from app_pages._shared import cached_data, data_source_picker, plain, show_error, show_figure
+from emotion_core import settings
+from app_pages._shared import DATA_FOLDER_KEY, cached_data, data_folder, data_source_picker, plain, show_error, show_figure
 
 st.title("Emotion recognition from faces")
 st.markdown(
@@ -25,18 +26,42 @@ should ask — **why does the model get it wrong?**
 )
 
 
+def use_folder(folder):
+    """Make `folder` the app's data folder for every page, this session and the next."""
+    st.session_state[DATA_FOLDER_KEY] = folder
+    settings.remember_data_folder(folder)
+
+
+def _typed_folder():
+    """on_change of the folder box: keep the folder only if the server may read it and it holds FER2013."""
+    typed = st.session_state["home_folder_box"].strip()
+    st.session_state["home_folder_problem"] = ""
+    if not typed:
+        return
+    if not settings.allowed_data_folder(typed):
+        roots = ", ".join(str(r) for r in settings.data_roots())
+        st.session_state["home_folder_problem"] = (f"This server reads data only inside {roots}. Copy FER2013 "
+                                                   "there, or ask the server's owner to allow the folder.")
+    elif not looks_like_fer2013(typed):
+        st.session_state["home_folder_problem"] = (f"No FER2013 found at {typed}: expected a folder holding "
+                                                   "train/ (and test/) with one folder per emotion.")
+    else:
+        use_folder(typed)
+
+
 def data_form():
     """Where FER2013 is, and the data set to show; returns the chosen source."""
-    with st.expander("Where is FER2013?", expanded=False):
-        typed = st.text_input("Folder with train/ and test/ (Kaggle layout)", key="fer2013_path",
-                              placeholder="e.g. ~/datasets/fer2013")
-        if typed.strip() and not looks_like_fer2013(typed.strip()):
-            st.warning(plain(f"No FER2013 found at {typed.strip()}: expected a folder holding train/ "
-                             "(and test/) with one folder per emotion."))
+    folder = data_folder()
+    with st.expander("Where is FER2013?", expanded=not folder):
+        st.text_input("Folder with train/ and test/ (Kaggle layout)", value=folder, key="home_folder_box",
+                      placeholder="e.g. data/fer2013", on_change=_typed_folder,
+                      help="Every page uses this folder, and the app remembers it for the next visit.")
+        if st.session_state.get("home_folder_problem"):
+            st.warning(plain(st.session_state["home_folder_problem"]))
         if st.button("Download FER2013 from Kaggle"):
             try:
                 with st.spinner("Downloading from Kaggle…"):
-                    st.session_state["fer2013_path"] = str(download_fer2013())
+                    use_folder(str(download_fer2013()))
                 st.rerun()
             except EmotionCoreError as error:
                 show_error(error)

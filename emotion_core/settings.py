@@ -16,6 +16,7 @@ so tests and the app can set them per process. `problems()` checks them all at s
 | EMOTION_MAX_TRAININGS | trainings the app runs at once                    | 1                                |
 | EMOTION_ICE_SERVERS   | STUN/TURN servers for live video (JSON list)      | none                             |
 | EMOTION_TF_LOGS       | 1: let TensorFlow's start-up logs through          | off                              |
+| EMOTION_DATA_ROOTS    | folders the app's data box may read (os.pathsep)  | ./data, EMOTION_DATA_DIR's parent, kagglehub's cache |
 """
 
 import json
@@ -72,6 +73,52 @@ def detector_dir():
 def reference_dir():
     """The shipped reference runs (read-only run folders)."""
     return assets_dir() / REFERENCE_RUNS
+
+
+def data_roots():
+    """Folders (and their children) whose images the app's data box may read. Why a limit: any
+    browser user can type a path, and the app shows and caches the images it finds there."""
+    given = os.environ.get("EMOTION_DATA_ROOTS", "").strip()
+    if given:
+        return [Path(p).expanduser().resolve() for p in given.split(os.pathsep) if p.strip()]
+    roots = [Path("data").resolve(), Path.home() / ".cache" / "kagglehub"]
+    data_dir = os.environ.get("EMOTION_DATA_DIR", "").strip()
+    if data_dir:
+        roots.append(Path(data_dir).expanduser().resolve().parent)
+    return roots
+
+
+def allowed_data_folder(path):
+    """True when `path` lies inside one of `data_roots()`."""
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return False
+    return any(resolved == root or root in resolved.parents for root in data_roots())
+
+
+_APP_STATE = "app.json"  # what the app remembers between sessions, in the cache folder
+
+
+def remembered_data_folder():
+    """The FER2013 folder last chosen in the app (any session), or "" when none is remembered."""
+    try:
+        state = json.loads((cache_dir() / _APP_STATE).read_text())
+    except (OSError, ValueError):
+        return ""
+    folder = state.get("data_folder") if isinstance(state, dict) else None
+    return folder if isinstance(folder, str) and allowed_data_folder(folder) else ""
+
+
+def remember_data_folder(folder):
+    """Remember `folder` for every page and the next session (a read-only disk is not an error)."""
+    from emotion_core import atomic
+
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        atomic.write_text(cache_dir() / _APP_STATE, json.dumps({"data_folder": str(folder)}))
+    except OSError:
+        pass
 
 
 def max_trainings():

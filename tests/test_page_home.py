@@ -41,3 +41,24 @@ def test_home_finds_fer2013_from_the_environment(monkeypatch):
 def test_the_app_frame_routes_to_the_home_page():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception and at.title[0].value == "Emotion recognition from faces"
+
+
+def test_the_data_folder_set_on_home_is_used_by_every_page_and_remembered(kaggle_root, monkeypatch):
+    """A teacher types the folder once: Train and Mistakes offer it, and so does the next session."""
+    monkeypatch.setenv("EMOTION_DATA_ROOTS", str(kaggle_root.parent))
+    home = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
+    home.text_input(key="home_folder_box").set_value(str(kaggle_root)).run()
+    assert not home.exception and home.selectbox(key="home_data").options[0] == f"FER2013 at {kaggle_root}"
+    for page, key in (("train.py", "train_data"), ("mistakes.py", "mistakes_data")):
+        other = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=60).run()  # another session
+        assert other.selectbox(key=key).options[0] == f"FER2013 at {kaggle_root}", page
+    again = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
+    assert again.text_input(key="home_folder_box").value == str(kaggle_root)  # back on Home: not empty
+
+
+def test_a_folder_outside_the_allowed_roots_is_refused_and_not_read(kaggle_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("EMOTION_DATA_ROOTS", str(tmp_path / "elsewhere"))
+    home = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
+    home.text_input(key="home_folder_box").set_value(str(kaggle_root)).run()
+    assert any("reads data only inside" in w.value for w in home.warning)
+    assert all(not o.startswith("FER2013") for o in home.selectbox(key="home_data").options)
