@@ -1,6 +1,7 @@
 """Train & compare: start a run, watch it live, compare finished runs."""
 
 import dataclasses
+import time
 
 import streamlit as st
 
@@ -167,18 +168,42 @@ def live_view():
                 f"**{info.evaluation['accuracy']:.1%}**" + (f" (macro F1 {macro_f1:.3f})" if macro_f1 is not None else ""))
 
 
+STARTED_KEY = "train_started"  # (run folder, time) of this session's last Start
+
+
+def start_training(config, recipe):
+    """on_click of Start (runs once per click, before the page reruns). A second click within a
+    few seconds of a start from this session is the same intent, so it is absorbed quietly; any
+    other second training is refused by the server-side lock in launch_training."""
+    started = st.session_state.get(STARTED_KEY)
+    if started and time.time() - started[1] < DOUBLE_CLICK_S:
+        return
+    try:
+        run_dir = launch_training(config, recipe=recipe, name=st.session_state.get("train_run_name", ""))
+    except EmotionCoreError as error:
+        st.session_state["train_start_error"] = str(error)
+        return
+    st.session_state[STARTED_KEY] = (str(run_dir), time.time())
+    st.session_state[WATCH_KEY] = str(run_dir)
+    st.session_state["train_start_error"] = ""
+    st.toast("Training started in its own process.")
+
+
+DOUBLE_CLICK_S = 5.0
+
+
 def train_tab():
     left, right = st.columns([2, 3], gap="large")
     with left:
         start = st.container()  # drawn first, filled last: Start stays above the fold
         config, recipe = train_form()
         with start:
-            if st.button("Start training", type="primary", icon=":material/play_arrow:"):
-                try:
-                    st.session_state[WATCH_KEY] = str(launch_training(config, recipe=recipe))
-                    st.toast("Training started in its own process.")
-                except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
-                    show_error(error)
+            st.text_input("Short name (optional)", key="train_run_name", max_chars=60,
+                          placeholder="e.g. no class weights")
+            st.button("Start training", type="primary", icon=":material/play_arrow:", on_click=start_training,
+                      args=(config, recipe), help="one training at a time on this server")
+            if st.session_state.get("train_start_error"):
+                st.error(plain(st.session_state["train_start_error"]))
     with right:
         live_view()
 

@@ -318,15 +318,21 @@ def load_run(run_dir):
     )
 
 
+_IMBALANCE_WORDS = {"class_weight": "class weights", "balance": "balanced", "none": "unweighted"}
+
+
 def default_name(run_dir, config):
     """A readable name for a run nobody has named: recipe, model, data, labels and start time,
-    e.g. "fast cnn_4blocks on fer2013, crowd-soft labels (30 Nov 12:05:31)"; the seconds keep
+    e.g. "fast cnn_4blocks on fer2013, unweighted, crowd-soft labels (30 Nov 12:05:31)"; the seconds keep
     two runs started in the same minute apart in a list."""
     data = str(config.get("data") or "?")
     data = data if data == "synthetic" else Path(data).name or data
     labels = config.get("labels", "fer")
     parts = [str(config.get("recipe") or ""), str(config.get("model") or "?"), "on", data]
-    name = " ".join(p for p in parts if p) + ("" if labels in ("fer", None) else f", {labels} labels")
+    name = " ".join(p for p in parts if p)
+    imbalance = _IMBALANCE_WORDS.get(config.get("imbalance"))
+    name += f", {imbalance}" if imbalance else ""  # runs that differ only here must not look alike
+    name += "" if labels in ("fer", None) else f", {labels} labels"
     try:
         started = datetime.strptime(Path(run_dir).name[:15], "%Y%m%d-%H%M%S")
         name += f" ({started:%d %b %H:%M:%S})"
@@ -432,12 +438,17 @@ def rename_run(run_dir, name, *, root=None):
     """Give a run a display name (the folder keeps its name, so running jobs are unaffected)."""
     refuse_reference(run_dir, "renamed")
     _inside_root(run_dir, root)
+    write_json_atomic(Path(run_dir) / NAME, {"name": check_name(name)})
+
+
+def check_name(name):
+    """`name` stripped, or RunError when it cannot name a run."""
     name = str(name).strip()
     if not name:
         raise RunError("a run name cannot be empty")
     if len(name) > 120:
         raise RunError(f"a run name can have at most 120 characters, not {len(name)}")
-    write_json_atomic(Path(run_dir) / NAME, {"name": name})
+    return name
 
 
 def delete_run(run_dir, *, root=None):
@@ -475,7 +486,9 @@ def progress(status, *, now=None, stopping=False):
     fraction = min(1.0, done_steps / total_steps) if total_steps else 0.0
     step_seconds = _number(status.get("step_seconds"))
     eta = None
-    if done_steps:
+    # The first steps trace the model and run slowly: an estimate from them said "19 min left" for
+    # a 3-minute demo. None until a tenth of the run (or 3 full epochs' worth of steps) is done.
+    if done_steps >= min(total_steps / 10, 3 * steps) and done_steps >= 20:
         eta = (step_seconds * (total_steps - done_steps) if step_seconds
                else elapsed / done_steps * (total_steps - done_steps))
     if status.get("state") == FINISHED:

@@ -10,6 +10,16 @@ from emotion_core import runs
 from emotion_core.config import PRESETS
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "train.py")
+# Runs started from the page train in a new process, which knows only the real architectures:
+# the smallest of them on few faces keeps each one to seconds of training.
+SMALL_MODEL, FEW_FACES = "cnn_3blocks", 140
+
+
+def small_run_settings(at, *, epochs):
+    """Set the demo recipe's widgets for a short run: `epochs`, the smallest real network, few faces."""
+    at.number_input(key="train_epochs_demo").set_value(epochs)
+    at.selectbox(key="train_model_demo").set_value(SMALL_MODEL)
+    at.number_input(key="train_limit_demo").set_value(FEW_FACES)
 
 
 def run_page():
@@ -56,14 +66,14 @@ def epochs_plotted(at):
 
 def test_start_creates_a_run_that_finishes_then_compare_shows_it():
     at = run_page()
-    at.number_input(key="train_epochs_demo").set_value(1)
-    at.number_input(key="train_limit_demo").set_value(300)
+    small_run_settings(at, epochs=1)
     at.slider(key="train_erase_demo").set_value(0.5)
     at.slider(key="train_mixup_demo").set_value(0.2)
     [b for b in at.button if b.label == "Start training"][0].click().run()
     assert not at.exception
     (info,) = runs.list_runs()
-    assert info.config["epochs"] == 1 and info.config["limit"] == 300 and info.config["data"] == "synthetic"
+    assert (info.config["epochs"], info.config["model"], info.config["limit"]) == (1, SMALL_MODEL, FEW_FACES)
+    assert info.config["data"] == "synthetic"
     assert info.config["augment"]["erase"] == 0.5 and info.config["augment"]["mixup"] == 0.2  # the run trains so
     assert wait_for_state(info.path, {runs.FINISHED, runs.FAILED}) == runs.FINISHED
     at.run()
@@ -72,7 +82,7 @@ def test_start_creates_a_run_that_finishes_then_compare_shows_it():
 
 def test_stop_ends_a_run_as_stopped_with_a_model():
     at = run_page()
-    at.number_input(key="train_epochs_demo").set_value(200)
+    small_run_settings(at, epochs=200)
     [b for b in at.button if b.label == "Start training"][0].click().run()
     (info,) = runs.list_runs()
     deadline = time.time() + 120
@@ -158,8 +168,7 @@ def test_finished_runs_can_teach_a_new_run(trained_synthetic_run):
 
     teacher = shutil.copytree(trained_synthetic_run, runs.runs_root() / trained_synthetic_run.name)
     at = run_page()
-    at.number_input(key="train_epochs_demo").set_value(1)
-    at.number_input(key="train_limit_demo").set_value(300)
+    small_run_settings(at, epochs=1)
     box = at.multiselect(key="train_teachers_demo")
     assert box.options == [runs.load_run(teacher).name]
     assert at.slider(key="train_teacher_share_demo").disabled  # no teacher yet: nothing to share
@@ -171,3 +180,25 @@ def test_finished_runs_can_teach_a_new_run(trained_synthetic_run):
     (new,) = [i for i in runs.list_runs() if i.path != teacher]
     assert (new.config["teachers"], new.config["teacher_share"]) == (str(teacher), 0.75)
     assert wait_for_state(new.path, {runs.FINISHED, runs.FAILED}) == runs.FINISHED
+
+
+def test_a_double_click_on_start_makes_one_training_and_no_error(monkeypatch):
+    """Two clicks in a row (a double click) are one intent: one run, and no refusal shown."""
+    import subprocess
+
+    from emotion_core.training import launch
+
+    real_popen, children = subprocess.Popen, []
+    monkeypatch.setattr(launch.subprocess, "Popen",
+                        lambda args, **kw: children.append(real_popen(["sleep", "30"], **kw)) or children[-1])
+    at = run_page()
+    at.text_input(key="train_run_name").set_value("double click")
+    start = [b for b in at.button if b.label == "Start training"][0]
+    start.click().run()
+    [b for b in at.button if b.label == "Start training"][0].click().run()
+    try:
+        assert not at.exception and [i.name for i in runs.list_runs()] == ["double click"]
+        assert not at.error
+    finally:
+        for child in children:
+            child.kill()

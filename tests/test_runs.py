@@ -45,12 +45,20 @@ def test_list_rename_and_delete(tmp_path):
 
 
 def test_progress_counts_batches_across_epochs_and_estimates_time_left():
-    status = {"state": "running", "phase": "training", "epochs": 4, "steps_per_epoch": 10, "epoch": 1,
-              "batch": 5, "elapsed_seconds": 30.0, "heartbeat": 100.0}
+    status = {"state": "running", "phase": "training", "epochs": 4, "steps_per_epoch": 100, "epoch": 1,
+              "batch": 50, "elapsed_seconds": 30.0, "heartbeat": 100.0}
     shown = runs.progress(status, now=100.0)
-    assert shown["fraction"] == 15 / 40
-    assert shown["eta_s"] == 30.0 / 15 * 25  # same pace for the remaining 25 batches
-    assert "epoch 2/4, batch 5/10" in shown["caption"] and "left" in shown["caption"]
+    assert shown["fraction"] == 150 / 400
+    assert shown["eta_s"] == 30.0 / 150 * 250  # same pace for the remaining 250 batches
+    assert "epoch 2/4, batch 50/100" in shown["caption"] and "left" in shown["caption"]
+
+
+def test_no_time_left_is_shown_from_the_first_slow_steps():
+    """The first steps trace the model: an estimate from them said 19 minutes for a 3-minute demo."""
+    status = {"state": "running", "phase": "training", "epochs": 8, "steps_per_epoch": 24, "epoch": 0,
+              "batch": 6, "elapsed_seconds": 20.0, "heartbeat": 100.0, "step_seconds": 3.0}
+    shown = runs.progress(status, now=100.0)
+    assert shown["eta_s"] is None and "left" not in shown["caption"] and "batch 6/24" in shown["caption"]
 
 
 def test_progress_of_a_finished_or_fresh_run():
@@ -79,9 +87,9 @@ def test_json_is_written_strictly_so_every_reader_can_parse_it(tmp_path):
 
 def test_time_left_comes_from_recent_step_times_not_from_the_slow_start():
     # 60 s elapsed for 15 steps (most of it loading and tracing), but a step now takes 0.5 s
-    status = {"state": "running", "phase": "training", "epochs": 4, "steps_per_epoch": 10, "epoch": 1,
-              "batch": 5, "elapsed_seconds": 60.0, "heartbeat": 100.0, "step_seconds": 0.5}
-    assert runs.progress(status, now=100.0)["eta_s"] == 0.5 * 25
+    status = {"state": "running", "phase": "training", "epochs": 4, "steps_per_epoch": 100, "epoch": 1,
+              "batch": 50, "elapsed_seconds": 60.0, "heartbeat": 100.0, "step_seconds": 0.5}
+    assert runs.progress(status, now=100.0)["eta_s"] == 0.5 * 250
     stopping = runs.progress(status, now=100.0, stopping=True)
     assert stopping["caption"].startswith("stopping…") and stopping["eta_s"] is None
 

@@ -18,7 +18,7 @@ from emotion_core.training.loop import check_data, check_model, start_run
 LAUNCH_LOCK = ".launch.lock"  # in the runs root: one launch at a time, across threads and processes
 
 
-def launch_training(config, *, root=None, recipe=None):
+def launch_training(config, *, root=None, recipe=None, name=""):
     """Check `config`, create the run folder, then start `python -m emotion_core train --run-dir`.
 
     Refused while `settings.max_trainings()` runs are already training under the runs root.
@@ -27,6 +27,8 @@ def launch_training(config, *, root=None, recipe=None):
     Returns the run folder at once; the child writes its output to the run's log file.
     """
     limit = settings.max_trainings()
+    if name.strip():
+        runs.check_name(name)
     config.validate()
     check_data(config)
     if get_spec(config.model).family == "transfer" or config.teachers:
@@ -42,6 +44,8 @@ def launch_training(config, *, root=None, recipe=None):
             raise RunError(f"{running[0].name} is still training, and this server runs {limit} training(s) at a "
                            "time: stop it or wait for it to finish")
         run_dir = start_run(config, root=root, recipe=recipe)
+        if name.strip():  # a short label given at Start
+            runs.rename_run(run_dir, name)
         with open(runs.log_path(run_dir), "ab") as log:
             child = subprocess.Popen(
                 [sys.executable, "-m", "emotion_core", "train", "--run-dir", str(run_dir)],

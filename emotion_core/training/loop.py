@@ -111,7 +111,7 @@ def _stop_on_signals(run_dir):
 
 def _train_into(run_dir, config, extra_callbacks):
     keras.utils.set_random_seed(config.seed)
-    runs.write_status(run_dir, runs.RUNNING, phase="loading data")
+    runs.write_status(run_dir, runs.RUNNING, phase=f"loading the faces of {Path(str(config.data)).name}")
     train_data, val_data, weights = prepare_data(config)
     if config.teachers:
         x_train, y_train = train_data
@@ -119,6 +119,8 @@ def _train_into(run_dir, config, extra_callbacks):
             run_dir, runs.RUNNING, phase=f"asking teacher {i} of {n} about {len(x_train):,} faces"))
         train_data = (x_train, distilled_targets(y_train, teacher_probs, config.teacher_share))
     steps = int(np.ceil(len(train_data[1]) / config.batch_size))
+    runs.write_status(run_dir, runs.RUNNING, phase=f"building {config.model} for {len(train_data[1]):,} training faces; "
+                                                   "the first batch is the slowest")
     with dtype_policy(resolve_precision(config.precision)):
         model = build_model(config.model, **config.model_options(get_spec(config.model).family))
     if config.init_from:
