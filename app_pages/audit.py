@@ -4,7 +4,11 @@ import streamlit as st
 
 from emotion_core.errors import EmotionCoreError
 from emotion_core.audit import face_lines, filter_issues, headline, issues_table
-from emotion_core.audit.facemap import COLOUR_BY, DEFAULT_METHOD, face_map, map_groups
+from emotion_core import runs
+from emotion_core.audit.background import fold_run_names, fold_states, launch_fold_audit
+from emotion_core.audit.facemap import COLOUR_BY, face_map, map_groups, method_for
+from emotion_core.audit.folds import audit_with_folds
+from emotion_core.config import PRESETS
 from emotion_core.audit.model import audit_with_model
 from emotion_core.audit.retrain import without_flagged
 from emotion_core.data.crowd import votes_for
@@ -24,6 +28,7 @@ MAP_KEY = "audit_map"
 COLOUR_LABELS = {"label": "Given label", "prediction": "Model's prediction", "crowd": "Crowd's majority",
                  "flag": "Flagged by the audit"}
 METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA"}
+HOW = {"model": "One model that never saw these faces", "folds": "K models out of fold (trained in the background)"}
 SPLITS = {"test": "Test faces (the model never trained on them)", "train": "Training faces"}
 
 
@@ -54,8 +59,30 @@ def cached_map(ref, model_file, modified, source, split):
     return xy, probabilities
 
 
+@st.cache_data(show_spinner="Predicting each face with the fold model that never saw it…", max_entries=4)
+def cached_fold_audit(source, k, preset, names, modified):
+    """The K-fold audit once every fold is finished (nothing is trained here); `names` and
+    `modified` (the fold models' times) make retrained folds count as new."""
+    return audit_with_folds(source, k, preset=preset)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def cached_fold_names(source, k, preset):
+    return fold_run_names(source, k, preset=preset)
+
+
 def choose_form():
-    """The model, the labelled data and its split; (ref, source, split), ref None without a model."""
+    """How to audit, the data and the model or folds: (ref, source, split, k, preset); k None with a model."""
+    how = st.radio("Probabilities from", list(HOW), format_func=HOW.get, horizontal=True, key="audit_how",
+                   help="Confident learning needs out-of-sample probabilities: from a model that never trained on "
+                        "the faces, or, to audit training faces, from K models each trained without one fold.")
+    if how == "folds":
+        left, middle, right = st.columns([3, 1, 1])
+        with left:
+            source = data_source_picker(key="audit_data", label="Training faces to audit")
+        k = middle.selectbox("Folds", [2, 3, 4, 5], key="audit_k")
+        preset = right.selectbox("Recipe", sorted(PRESETS), index=sorted(PRESETS).index("fast"), key="audit_preset")
+        return None, source, "train", k, preset
     left, middle, right = st.columns([2, 2, 1])
     with left:
         ref = model_picker(key="audit_model")
@@ -63,7 +90,41 @@ def choose_form():
         source = data_source_picker(key="audit_data", label="Labelled faces to audit")
     split = right.radio("Split", list(SPLITS), format_func=lambda s: s.capitalize(), key="audit_split",
                         help="Audit faces the model never trained on: its opinion of the others is not independent.")
-    return ref, source, split
+    return ref, source, split, None, None
+
+
+def folds_ready(source, k, preset):
+    """The fold runs' progress until all are finished (a button starts or resumes them).
+
+    Returns the first fold's run folder once every fold is finished (its model draws Grad-CAM
+    and the map), else None.
+    """
+    names = cached_fold_names(source, k, preset)
+    states = fold_states(names)
+    if all(state["state"] == runs.FINISHED for state in states):
+        return states[0]["run"], names
+    st.info(f"Each of the {k} folds trains the **{preset}** recipe without its own faces, then predicts them; "
+            "the audit appears here when all are finished. The runs also show on **Train & compare**.")
+    fold_progress(source, k, preset, names)
+    return None, names
+
+
+@st.fragment(run_every=3)
+def fold_progress(source, k, preset, names):
+    """Polls the fold runs' status files (never the process), and reloads the page when all are done."""
+    states = fold_states(names)
+    if all(state["state"] == runs.FINISHED for state in states):
+        st.rerun(scope="app")
+    for number, state in enumerate(states, start=1):
+        st.text(f"fold {number} of {k}: {state['caption']}")
+    if any(state["state"] == runs.RUNNING for state in states):
+        return
+    label = "Resume the folds" if any(state["run"].is_dir() for state in states) else "Start the folds"
+    if st.button(label, key="audit_start_folds"):
+        try:
+            launch_fold_audit(source, k, preset=preset)
+        except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
+            show_error(error)
 
 
 def headline_panel(result):
@@ -138,9 +199,11 @@ def gallery(dataset, result, indices, ref, crowd, *, key):
 def map_panel(ref, model_key, source, split, dataset, result, crowd):
     """The face map, coloured as chosen; a box or lasso selection opens that region's faces."""
     st.subheader("The face map")
-    st.caption(f"Every face placed by how the model sees it (its last hidden layer, {METHOD_NAMES[DEFAULT_METHOD]}): look-alikes "
-               "sit together. A dot whose colour differs from its neighbours' is a face to doubt.")
-    if not st.toggle("Draw the face map", key="audit_show_map", help="About a minute the first time; then it is cached."):
+    method = METHOD_NAMES[method_for(len(dataset))]
+    st.caption(f"Every face placed by how the model sees it (its last hidden layer, {method}): look-alikes sit "
+               "together. A dot whose colour differs from its neighbours' is a face to doubt.")
+    if not st.toggle("Draw the face map", key="audit_show_map",
+                     help="About a minute the first time; then it is cached."):
         return
     xy, _ = cached_map(ref, *model_key, source, split)
     choices = [c for c in COLOUR_BY if c != "crowd" or crowd.has_votes.any()]
@@ -168,9 +231,13 @@ def retrain_panel(result):
                    "the training split with a model that never saw it, or out of fold from the command line: "
                    "`python -m emotion_core audit --data DIR --folds 2`, then `train --exclude FILE.csv`.")
         return
-    if st.button(f"Train the fast recipe without the {len(result.issues):,} flagged faces", key="audit_retrain"):
+    epochs_column, button_column = st.columns([1, 3], vertical_alignment="bottom")
+    epochs = epochs_column.number_input("Epochs", 1, 200, 8, key="audit_epochs",
+                                        help="Compare with a run of the same recipe and epochs that keeps the faces.")
+    if button_column.button(f"Train the fast recipe without the {len(result.issues):,} flagged faces",
+                            key="audit_retrain"):
         try:
-            run_dir = launch_training(without_flagged(result), recipe="fast")
+            run_dir = launch_training(without_flagged(result, epochs=int(epochs)), recipe="fast")
         except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
             show_error(error)
             return
@@ -181,13 +248,25 @@ def retrain_panel(result):
 st.title("Label audit")
 st.caption("Which labels are likely wrong? Confident learning flags the faces whose label a model that never "
            "trained on them finds unlikely, and 10 people's votes (FER+) check the flags.")
-ref, source, split = choose_form()
+ref, source, split, k, preset = choose_form()
+if k is not None:
+    try:
+        ref, names = folds_ready(source, k, preset)
+    except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
+        show_error(error)
+        st.stop()
 if ref is None:
     st.stop()
 try:
     model_file = resolve_model_path(ref)
     model_key = (str(model_file), model_file.stat().st_mtime)
-    result = cached_audit(ref, *model_key, source, split)
+    if k is None:
+        result = cached_audit(ref, *model_key, source, split)
+    else:
+        result = cached_fold_audit(source, k, preset, tuple(names),
+                                   tuple(runs.model_path(runs.runs_root() / n).stat().st_mtime for n in names))
+        st.caption(f"Out of fold: {k} models, each trained without the faces it judged. Grad-CAM and the map use "
+                   "fold 1's model.")
     dataset, crowd = cached_data(source, split), cached_crowd(source, split)
 except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces
     show_error(error)

@@ -210,7 +210,8 @@ def test_bare_file_names_match_in_every_class_folder(kaggle_root, tmp_path):
 
 
 def test_cli_train_refuses_an_exclude_file_of_unknown_names(kaggle_root, tmp_path, capsys):
-    csv = write_names(tmp_path / "other.csv", ["Training_1.jpg", "Training_2.jpg", "x/Training_3.jpg", "Training_4.jpg"])
+    listed = ["Training_1.jpg", "Training_2.jpg", "x/Training_3.jpg", "Training_4.jpg"]  # another dataset's names
+    csv = write_names(tmp_path / "other.csv", listed)
     code = main(["train", "--data", str(kaggle_root), "--exclude", str(csv), "--epochs", "1", "--runs-dir",
                  str(tmp_path / "runs")])
     err = capsys.readouterr().err
@@ -362,3 +363,21 @@ def test_face_lines_name_the_models_top_two_and_every_emotion_people_chose():
     assert face_lines(probabilities, votes) == ["model: neutral 84%, sad 6%", "crowd: neutral 8, sad 2"]
     assert face_lines(probabilities)[1] == "crowd: no votes"
     assert face_lines(probabilities, np.zeros(7, int))[1] == "crowd: no emotion"  # all 10 said not-a-face
+
+
+def test_a_fold_audit_starts_as_its_own_process_and_waits_for_a_free_slot(voted_kaggle_root, tmp_path, monkeypatch):
+    from emotion_core.audit.background import NOT_STARTED, fold_run_names, fold_states, launch_fold_audit
+    from emotion_core.errors import RunError
+
+    root = tmp_path / "runs"
+    names = fold_run_names(voted_kaggle_root, 2, preset="demo")
+    assert [s["state"] for s in fold_states(names, root=root)] == [NOT_STARTED] * 2
+    started = []
+    monkeypatch.setattr("subprocess.Popen", lambda command, **kw: started.append(command))
+    launch_fold_audit(voted_kaggle_root, 2, preset="demo", root=root)
+    command = started[0]
+    assert command[1:4] == ["-m", "emotion_core", "audit"] and command[command.index("--folds") + 1] == "2"
+    assert command[command.index("--runs-dir") + 1] == str(root) and "--json" in command
+    runs.create_run({"data": "synthetic"}, root=root, folder_name="busy")  # running, with this process's pid
+    with pytest.raises(RunError, match="is still training"):
+        launch_fold_audit(voted_kaggle_root, 2, preset="demo", root=root)

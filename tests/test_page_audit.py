@@ -100,7 +100,7 @@ def test_the_button_trains_without_the_flagged_training_faces(tmp_path, monkeypa
     expected = audit_with_model("synthetic", run_dir, split="train")
     assert len(expected.issues)  # an untrained model doubts many labels: the button has work to do
     at.button(key="audit_retrain").click().run()
-    assert len(started) == 1 and started[0].data == "synthetic"
+    assert len(started) == 1 and (started[0].data, started[0].epochs) == ("synthetic", 8)  # the page's default budget
     assert read_names(started[0].exclude) == [expected.names[i] for i in expected.issues]
     assert any("Started" in s.value for s in at.success)
     assert Path(started[0].exclude).parent == root / "audit-exclude"  # under the runs root
@@ -124,3 +124,39 @@ def test_the_headline_checks_the_audit_against_the_crowd(voted_kaggle_root, tmp_
     assert f"{expected.crowd['flagged_rate']:.0%} of the flagged faces" in line
     at.toggle(key="audit_show_map").set_value(True).run()
     assert "Crowd's majority" in at.radio(key="audit_colour").options  # these faces have votes
+
+
+def test_out_of_fold_audit_starts_in_the_background_then_shows_its_result(voted_kaggle_root, monkeypatch):
+    """Folds not started: their state and a Start button (the launch is faked). Once the folds
+    are finished (trained here with a tiny recipe), the page shows their audit, and nothing trains."""
+    from emotion_core.audit import audit_with_folds
+    from emotion_core.config import NO_AUGMENTATION, PRESETS
+
+    tiny = TrainConfig(model="cnn_3blocks", epochs=1, imbalance="none", augment=NO_AUGMENTATION, batch_size=32,
+                       validation_fraction=0.34)
+    monkeypatch.setitem(PRESETS, "demo", tiny)
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(voted_kaggle_root))
+    launched = []
+    monkeypatch.setattr("emotion_core.audit.background.launch_fold_audit",
+                        lambda source, k, **kw: launched.append((source, k, kw)))
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["audit_how"] = "folds"
+    at.session_state["audit_preset"] = "demo"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.value for t in at.text] == ["fold 1 of 2: not started", "fold 2 of 2: not started"]
+    at.button(key="audit_start_folds").click().run()
+    assert launched == [(str(voted_kaggle_root), 2, {"preset": "demo"})]
+    expected = audit_with_folds(voted_kaggle_root, 2, preset="demo")  # the folds, trained here
+    monkeypatch.setattr("emotion_core.training.loop.train", _no_training)
+    at = AppTest.from_file(PAGE, default_timeout=180)
+    at.session_state["audit_how"] = "folds"
+    at.session_state["audit_preset"] = "demo"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert metric(at, "Faces audited") == "42"
+    assert metric(at, "Flagged as likely mislabelled") == f"{len(expected.issues):,}"
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("the page trained a fold itself")

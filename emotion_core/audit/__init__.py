@@ -13,6 +13,6 @@ from emotion_core.audit.issues import (Audit, audit, crowd_check, face_lines, fi
                                        issues_table)
 from emotion_core.audit.model import audit_with_model, check_out_of_sample, model_outputs, outputs_for
 
-__all__ = ["METHODS", "Audit", "audit", "audit_with_folds", "audit_with_model", "check_out_of_sample", "crowd_check",
-           "face_lines", "face_map", "filter_issues", "find_issues", "fold_of", "headline", "issues_table", "model_outputs",
-           "outputs_for", "project", "train_folds"]
+__all__ = ["METHODS", "Audit", "audit", "audit_with_folds", "audit_with_model", "check_out_of_sample",
+           "crowd_check", "face_lines", "face_map", "filter_issues", "find_issues", "fold_of", "headline",
+           "issues_table", "model_outputs", "outputs_for", "project", "train_folds"]

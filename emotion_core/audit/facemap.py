@@ -19,6 +19,7 @@ from emotion_core.errors import AuditError
 
 METHODS = ("tsne", "pca")
 DEFAULT_METHOD = "tsne"
+TSNE_MAX_FACES = 8000  # t-SNE's time grows faster than n: FER2013's 28,709 training faces would take ~10 min here
 TSNE_ITERATIONS = 500  # 1000 (the default) doubles the time and barely moves the islands
 _PCA_FIRST = 50  # t-SNE on 50 principal components: the usual preprocessing, and 10x less distance work
 
@@ -53,7 +54,12 @@ def project(features, *, method=DEFAULT_METHOD, seed=0):
     return ((xy - xy.mean(axis=0)) / np.where(spread > 0, spread, 1)).astype(np.float32)
 
 
-def face_map(ref, dataset, *, method=DEFAULT_METHOD, model=None, progress=None):
+def method_for(n):
+    """The projection for a map of n faces: t-SNE, or PCA beyond TSNE_MAX_FACES (a minute, not ten)."""
+    return DEFAULT_METHOD if n <= TSNE_MAX_FACES else "pca"
+
+
+def face_map(ref, dataset, *, method=None, model=None, progress=None):
     """The 2-D map of `dataset`'s faces as model `ref` sees them, and its probabilities.
 
     Computed once per model file, faces and method, then read from the disk cache
@@ -61,13 +67,15 @@ def face_map(ref, dataset, *, method=DEFAULT_METHOD, model=None, progress=None):
 
     Args:
         ref: a run folder, .keras file or `default`. dataset: the faces (n).
-        model: the loaded model, when the caller has it. progress: optional
-            callable(fraction in [0, 1], message).
+        method: one of METHODS; None: `method_for(n)`.
+        model: the loaded model, when the caller has it.
+        progress: optional callable(fraction in [0, 1], message).
     Returns:
         (float32 (n, 2) positions, float32 (n, 7) probabilities).
     """
     from emotion_core.audit.model import cache_file, outputs_for, read_cached, write_cached
 
+    method = method or method_for(len(dataset))
     path = cache_file("map", ref, dataset, method)
     hit = read_cached(path)
     if hit is not None and hit["xy"].shape == (len(dataset), 2):

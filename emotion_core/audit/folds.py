@@ -71,19 +71,28 @@ def train_folds(source, k, *, preset="fast", config=None, seed=0, root=None, pro
         callbacks_for: optional callable(fold from 1, k) -> list of Keras callbacks (the CLI's progress bar).
     Raises AuditError when K is out of range, a fold is training in another process, or a fold was stopped.
     """
+    base, dataset, folds, names = plan_folds(source, k, preset=preset, config=config, seed=seed)
+    run_dirs = []
+    for fold, name in enumerate(names):
+        run_dirs.append(_fold_run(dataset, folds, fold, k, base, name, root=root, progress=progress,
+                                  callbacks=callbacks_for(fold + 1, k) if callbacks_for else ()))
+    return dataset, folds, run_dirs
+
+
+def plan_folds(source, k, *, preset="fast", config=None, seed=0):
+    """What a K-fold audit of `source` trains, without training anything.
+
+    Returns:
+        (the folds' TrainConfig, the training Dataset (n), int (n,) fold of each face, the K run folder names).
+    """
     if isinstance(k, bool) or not isinstance(k, int) or not 2 <= k <= MAX_FOLDS:
         raise AuditError(f"--folds must be a whole number from 2 to {MAX_FOLDS}, not {k!r}")
     base = fold_config(source, preset=preset, config=config, seed=seed)
     dataset = load_data(base.data, split="train")
     if len(dataset) < 2 * k:
         raise AuditError(f"{len(dataset)} faces are too few for {k} folds")
-    folds, key = fold_of(dataset.labels, k, seed=seed), folds_key(dataset, base, k)
-    run_dirs = []
-    for fold in range(k):
-        name = f"audit-{key}-fold{fold + 1}of{k}"
-        run_dirs.append(_fold_run(dataset, folds, fold, k, base, name, root=root, progress=progress,
-                                  callbacks=callbacks_for(fold + 1, k) if callbacks_for else ()))
-    return dataset, folds, run_dirs
+    key = folds_key(dataset, base, k)
+    return base, dataset, fold_of(dataset.labels, k, seed=seed), [f"audit-{key}-fold{i + 1}of{k}" for i in range(k)]
 
 
 def _fold_run(dataset, folds, fold, k, base, name, *, root, progress, callbacks):

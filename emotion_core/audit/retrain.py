@@ -24,17 +24,22 @@ def exclude_file(names, *, root=None):
     return write_names(runs.runs_root(root) / EXCLUDE_FOLDER / f"{stamp}-{len(names)}-faces.csv", names)
 
 
-def without_flagged(result, *, preset="fast", root=None):
+def without_flagged(result, *, preset="fast", epochs=None, root=None):
     """The recipe that trains on the audited training faces less the flagged ones.
 
     Args:
         result: an Audit of a training split (`source["split"] == "train"`): flagged test
             faces are not in any training data, so leaving them out would change nothing.
+        epochs: the run's budget (default: the preset's); a pair of runs compared at an equal
+            budget needs the same number for both.
     Returns:
         TrainConfig: PRESETS[preset] on the audited data, with `exclude` naming a new CSV.
     """
     if result.source.get("split") != "train":
         raise AuditError("only an audit of training faces can be left out of a training: audit the train split "
                          "(with a model that never saw it, or with --folds K)")
+    base = PRESETS[preset]
+    epochs = epochs or base.epochs
     path = exclude_file([result.names[i] for i in result.issues], root=root)
-    return dataclasses.replace(PRESETS[preset], data=result.source["data"], exclude=str(path))
+    return dataclasses.replace(base, data=result.source["data"], exclude=str(path), epochs=epochs,
+                               patience=min(base.patience, epochs))
