@@ -113,10 +113,10 @@ def build_reference(reference, data, *, out, epochs=REFERENCE_EPOCHS, callbacks=
 
 
 def display_name(reference):
-    """"Exp. 5 seed_cnn, class weights": what the study called it, and the strategy."""
+    """"Exp. 5 seed_cnn, unweighted": what the study called it, and the imbalance strategy."""
     number = next((i for i, (model, _, _) in enumerate(TABLE1, start=1) if model == reference.model), None)
     prefix = f"Exp. {number} " if number and reference.imbalance == TABLE1_IMBALANCE else ""
-    return f"{prefix}{reference.model}, {reference.imbalance.replace('_', ' ')}"
+    return f"{prefix}{reference.model}, {runs.IMBALANCE_WORDS[reference.imbalance]}"
 
 
 def publish(run_dir, reference, data):

@@ -318,7 +318,7 @@ def load_run(run_dir):
     )
 
 
-_IMBALANCE_WORDS = {"class_weight": "class weights", "balance": "balanced", "none": "unweighted"}
+IMBALANCE_WORDS = {"class_weight": "class weights", "balance": "balanced", "none": "unweighted"}
 
 
 def default_name(run_dir, config):
@@ -330,7 +330,7 @@ def default_name(run_dir, config):
     labels = config.get("labels", "fer")
     parts = [str(config.get("recipe") or ""), str(config.get("model") or "?"), "on", data]
     name = " ".join(p for p in parts if p)
-    imbalance = _IMBALANCE_WORDS.get(config.get("imbalance"))
+    imbalance = IMBALANCE_WORDS.get(config.get("imbalance"))
     name += f", {imbalance}" if imbalance else ""  # runs that differ only here must not look alike
     name += "" if labels in ("fer", None) else f", {labels} labels"
     try:

@@ -85,7 +85,7 @@ def _portable(config):
     teachers = ",".join(portable(t) for t in config.teacher_list())
     return dataclasses.replace(config, data=portable(config.data), test_data=portable(config.test_data),
                                teachers=teachers, init_from=portable(config.init_from),
-                               exclude=portable(getattr(config, "exclude", "")))
+                               exclude=portable(config.exclude))
 
 
 def _stopped_note(run_dir, config):

@@ -43,8 +43,8 @@ def test_the_build_command_makes_finished_float16_runs_with_their_records(built)
         stored = keras.saving.load_model(runs.model_path(built / name), compile=False)
         assert stored.weights[0].dtype == "float16"
         assert runs.load_predictions(built / name) is not None  # the Mistakes page needs no recomputation
-    assert runs.load_run(built / "seed_cnn-class_weight").name == "seed_cnn, class weight"
-    assert runs.load_run(built / "cnn_3blocks-none").name == "Exp. 1 cnn_3blocks, none"
+    assert runs.load_run(built / "seed_cnn-class_weight").name == "seed_cnn, class weights"
+    assert runs.load_run(built / "cnn_3blocks-none").name == "Exp. 1 cnn_3blocks, unweighted"
 
 
 def test_a_second_build_skips_finished_references_and_restarts_a_stopped_one(built, tmp_path, capsys):

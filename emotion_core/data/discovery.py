@@ -43,7 +43,10 @@ def download_fer2013():
     """
     try:
         import kagglehub
-
+    except ImportError:
+        raise DataError("downloading FER2013 needs kagglehub (pip install 'emotion-core[download]'); or copy the "
+                        "Kaggle folder (train/ and test/) to ./data/fer2013") from None
+    try:
         path = Path(kagglehub.dataset_download(KAGGLE_DATASET))
     except Exception as error:  # network, credentials, or kagglehub itself
         raise DataError(
