@@ -66,24 +66,65 @@ def model_picker(key="model_ref", label="Model"):
     if not choices:
         st.info("No model yet: train one on the **Train & compare** page (the shipped default model is missing).")
         return None
-    labels = [name for name, _ in choices]
-    choice = st.selectbox(label, labels, key=key)
-    return dict(choices)[choice]
+    # Chosen by reference, shown by name: two runs given the same name stay two choices.
+    names = {ref: name for name, ref in choices}
+    return st.selectbox(label, list(names), format_func=names.get, key=key)
 
 
 PRESENTATION_KEY = "presentation"  # the sidebar toggle in app.py; every page reads it
+ROOT_FONT_PX = 16  # Streamlit's 1rem
+PRESENTATION_FONT_PX = 21  # 1rem in presentation mode
 # Streamlit sizes its text in rem: a larger root font scales every page for a projector.
 # Its padding is in rem too, so it is narrowed again: the confusion matrix needs the width.
-PRESENTATION_CSS = ("<style>html { font-size: 21px; } "
+PRESENTATION_CSS = (f"<style>html {{ font-size: {PRESENTATION_FONT_PX}px; }} "
                     "[data-testid='stMainBlockContainer'] { padding-left: 1rem; padding-right: 1rem; }</style>")
+# Presentation mode needs the sidebar's 300 px for the page: switching it on folds the sidebar
+# away once (Streamlit has no call for that; its own button is clicked), and the teacher can
+# open it again to switch back.
+COLLAPSE_SIDEBAR_JS = ("<script>document.querySelector('button[aria-controls=\"stSidebar\"][aria-expanded=\"true\"]')"
+                       "?.click();</script>")
 # Streamlit's own "Running..." indicator flickers on every 2-s poll of a live view and its Stop
 # stops nothing of a training; the app's Stop button is the one that does.
 QUIET_CSS = '<style>[data-testid="stStatusWidget"] { visibility: hidden; }</style>'
+# Text bars ("sad ████·· 71%") line up only in a monospaced font; `text_card_width` sizes the
+# card they are in so that no line wraps. Streamlit's st.text uses the body font since 1.4x.
+TEXT_BAR_EM = 0.75  # their font size, in rem
+LAYOUT_CSS = ("<style>[class*='st-key-text-card-'] [data-testid='stText'] "
+              f"{{ font-family: 'Source Code Pro', monospace; font-size: {TEXT_BAR_EM}rem; line-height: 1.4; }}</style>")
 
 
 def presenting():
     """True while presentation mode (large fonts, figures for 1024x768) is on for this session."""
     return bool(st.session_state.get(PRESENTATION_KEY, False))
+
+
+def rem_px():
+    """Pixels in 1rem on this session's pages (larger in presentation mode)."""
+    return PRESENTATION_FONT_PX if presenting() else ROOT_FONT_PX
+
+
+def text_card_width(text, *, least_rem=9.0):
+    """The width in px of a card holding `text` (lines of text bars, in LAYOUT_CSS's monospaced
+    font: 0.6 em a character) without wrapping a line, and at least `least_rem` wide (a face
+    and its name)."""
+    longest = max((len(line) for line in str(text).splitlines()), default=0)
+    return round(rem_px() * max(least_rem, 0.6 * TEXT_BAR_EM * longest + 0.5))
+
+
+GRADCAM_EXPLAINED = (
+    "The model's last convolution layer turns the face into a stack of small feature maps, each "
+    "lighting up where it finds a pattern such as a mouth corner or a frown line. Grad-CAM asks how "
+    "the score of the chosen emotion would change if each map grew: the gradients of that score with "
+    "respect to the maps. Averaging each map's gradients gives it one weight, its importance for that "
+    "emotion. The weighted sum of the maps, with negative values set to zero (ReLU), is the heatmap; it "
+    "is enlarged from the maps' small grid to the face's size and drawn over it, red where the evidence "
+    "for the emotion lies and blue where there is none.")
+
+
+def gradcam_explainer():
+    """A closed "How Grad-CAM works" expander, for beside the first heatmaps a student sees."""
+    with st.expander("How Grad-CAM works", icon=":material/help:"):
+        st.markdown(GRADCAM_EXPLAINED)
 
 
 def show_figure(figure, *, key=None, width="stretch"):

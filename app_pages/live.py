@@ -17,22 +17,23 @@ from emotion_core.photos.decode import decode_image
 from emotion_core.photos.faces import MIN_FACE_FRACTION, MIN_FACE_PIXELS, SMALL_FACE_FRACTION
 from emotion_core.photos.video import LiveAnalyser
 from emotion_core.plots import emotion_strip_chart, probability_bars
-from app_pages._shared import explainer_for, model_picker, plain, show_error, show_figure
+from app_pages._shared import explainer_for, gradcam_explainer, model_picker, plain, rem_px, show_error, show_figure
 
 MAX_FILES = 12
+PHOTO_REM, FACES_REM = 36, 22  # side by side on a wide page; on a 1024-px one the faces go under the photo
 
 
 def options_form():
     """Model and display options; returns (model reference or None, show_heatmaps, tta, min_face)."""
     ref = model_picker(key="live_model")
-    c1, c2, c3 = st.columns(3)
-    show_heatmaps = c1.toggle("Grad-CAM", value=True, key="live_gradcam",
-                              help="colour what pushed the model to its answer")
-    tta = c2.toggle("Mirror (TTA)", value=False, key="live_tta",
-                    help="also classify the mirrored face and average")
-    small = c3.toggle("Small faces", value=False, key="live_small_faces",
-                      help="also scan overlapping parts of the photo, for faces down to 2% of its shorter "
-                           "side (group photos; slower)")
+    with st.container(horizontal=True, gap="large"):  # wraps where the page is narrow: no label cut
+        show_heatmaps = st.toggle("Grad-CAM", value=True, key="live_gradcam",
+                                  help="colour what pushed the model to its answer")
+        tta = st.toggle("Mirror (TTA)", value=False, key="live_tta",
+                        help="also classify the mirrored face and average")
+        small = st.toggle("Small faces", value=False, key="live_small_faces",
+                          help="also scan overlapping parts of the photo, for faces down to 2% of its shorter "
+                               "side (group photos; slower)")
     return ref, show_heatmaps, tta, SMALL_FACE_FRACTION if small else MIN_FACE_FRACTION
 
 
@@ -52,7 +53,9 @@ def photos_form(source):
     return [(f.name, f.getvalue()) for f in (files or [])[:MAX_FILES]]
 
 
-def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
+def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face, explain=False):
+    """One photo with its faces boxed, and per face its crop (Grad-CAM over it) and probabilities;
+    `explain` adds the "How Grad-CAM works" expander under the faces."""
     try:
         image = decode_image(data, name=name, min_side=MIN_FACE_PIXELS)
     except EmotionCoreError as error:
@@ -65,16 +68,22 @@ def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face):
             return
         results = analyse_photo(explainer.model, image, explainer=explainer, whole_if_none=True, tta=tta,
                                 min_face=min_face)
-    photo, faces = st.columns([3, 2])
-    # a caption is Markdown: the upload's name is escaped; the picture is never wider than it is drawn
-    photo.image(annotate(image, results), caption=plain(f"{name}: {len(results)} face(s)"),
-                width=min(image.shape[1], 1200))
-    for number, result in enumerate(results, start=1):
-        picture, chart = faces.columns([1, 2])
-        face = overlay(result.crop, result.heatmap) if show_heatmaps else result.crop
-        picture.image(face, caption=f"{number}: {result.emotion}", width="stretch", clamp=True)
-        with chart:
-            show_figure(probability_bars(result.probabilities), key=f"live_bars_{index}_{number}")
+    # The photo and its faces side by side where the page is wide, the faces under it where it is
+    # not: a photo drawn 1200 px wide in a 700-px column lay under the faces' thumbnails and bars.
+    with st.container(horizontal=True, gap="medium"):
+        with st.container(width=PHOTO_REM * rem_px()):
+            # a caption is Markdown: the upload's name is escaped. "content": the photo's own
+            # width, never wider than its box
+            st.image(annotate(image, results), caption=plain(f"{name}: {len(results)} face(s)"), width="content")
+        with st.container(width=FACES_REM * rem_px()):
+            for number, result in enumerate(results, start=1):
+                picture, chart = st.columns([1, 2], vertical_alignment="center")
+                face = overlay(result.crop, result.heatmap) if show_heatmaps else result.crop
+                picture.image(face, caption=f"{number}: {result.emotion}", width="stretch", clamp=True)
+                with chart:
+                    show_figure(probability_bars(result.probabilities), key=f"live_bars_{index}_{number}")
+            if explain and show_heatmaps:
+                gradcam_explainer()
 
 
 def ice_servers():
@@ -108,6 +117,8 @@ def video_panel(explainer, *, show_heatmaps):
                         media_stream_constraints={"video": True, "audio": False}, rtc_configuration=ice_servers())
     with chart:
         strip_chart(analyser)
+        if show_heatmaps:
+            gradcam_explainer()
 
 
 @st.fragment(run_every=1)
@@ -141,6 +152,7 @@ if source == "video":
 photos = photos_form(source)
 for index, (name, data) in enumerate(photos):
     with st.container(border=True):
-        show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta, min_face=min_face)
+        show_photo(index, name, data, explainer, show_heatmaps=show_heatmaps, tta=tta, min_face=min_face,
+                   explain=index == 0)
 if not photos:
     st.info("Upload a photo of a face (or a group), take a webcam snapshot, or switch to the live video.")

@@ -31,11 +31,10 @@ from emotion_core.mistakes import (
 )
 from emotion_core.models.io import DEFAULT, resolve_model_path
 from emotion_core.plots import confusion_matrix_figure
-from app_pages._shared import (cached_data, data_source_picker, explainer_for, model_for, model_picker, plain,
-                                presenting, show_error)
+from app_pages._shared import (cached_data, data_source_picker, explainer_for, gradcam_explainer, model_for,
+                                model_picker, plain, presenting, rem_px, show_error, text_card_width)
 
 PAGE_SIZE = 24
-COLUMNS = 6
 MATRIX_KEY = "mistakes_matrix"
 CELL_KEY = "mistakes_cell"  # the selected (true, predicted) cell; survives reruns and page changes
 
@@ -120,11 +119,12 @@ def shortcuts_form(result, dataset, view_key):
     `view_key` names the model and test set shown: the pairs table is a new widget for each,
     so a row ticked for one model is not left ticked beside another model's gallery.
     """
-    accuracy, neutral_sad, sad_neutral = st.columns([2, 1, 1], vertical_alignment="bottom")
-    accuracy.metric("Accuracy on this test set", f"{result['accuracy']:.1%}",
-                    help=f"{len(dataset):,} faces: {dataset.description}")
-    neutral_sad.button("Neutral taken for sad", on_click=_select, args=(DEFAULT_CELL,), width="stretch")
-    sad_neutral.button("Sad taken for neutral", on_click=_select, args=(REVERSE_CELL,), width="stretch")
+    # one row that wraps where the page is narrow: each button as wide as its label, never cut
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+        st.metric("Accuracy on this test set", f"{result['accuracy']:.1%}", width="content",
+                  help=f"{len(dataset):,} faces: {dataset.description}")
+        st.button("Neutral taken for sad", on_click=_select, args=(DEFAULT_CELL,))
+        st.button("Sad taken for neutral", on_click=_select, args=(REVERSE_CELL,))
     pairs = most_confused_pairs(result["confusion_matrix"])
     st.markdown("**Most confused pairs** (click a row)")
     table_key = f"mistakes_pairs_{abs(hash(view_key))}"
@@ -159,34 +159,41 @@ def gallery(dataset, probabilities, cell, ref, crowd, *, crowd_rows):
         if not len(indices):
             st.info("No face of this cell fits that filter.")
             return
-    controls = st.columns([1, 1, 1, 1], vertical_alignment="bottom")
-    with_cam = controls[0].toggle("Grad-CAM", value=True, key="mistakes_gradcam",
-                                  help=f"Colour where the model looked when it said {EMOTIONS[predicted]}.")
-    side_by_side = controls[0].toggle("Beside the face", value=presenting(), key="mistakes_beside",
-                                      disabled=not with_cam, help="the face alone, then with its heatmap")
-    alpha = controls[1].slider("Heatmap opacity", 0.1, 0.9, 0.45, 0.05, key="mistakes_alpha", disabled=not with_cam)
     pages = page_count(len(indices), PAGE_SIZE)
-    page = controls[2].number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{true}_{predicted}")
     table = cell_table(dataset.names, dataset.labels, probabilities, indices,
                        crowd=crowd if crowd.has_votes.any() else None)
-    controls[3].download_button("Download as CSV", table.to_csv(index=False),
-                                file_name=f"true_{EMOTIONS[true]}_predicted_{EMOTIONS[predicted]}.csv",
-                                mime="text/csv")
+    # one row of controls that wraps where the page is narrow; each as wide as its label needs
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+        with st.container(width="content", gap="small"):
+            with_cam = st.toggle("Grad-CAM", value=True, key="mistakes_gradcam",
+                                 help=f"Colour where the model looked when it said {EMOTIONS[predicted]}.")
+            side_by_side = st.toggle("Beside the face", value=presenting(), key="mistakes_beside",
+                                     disabled=not with_cam, help="the face alone, then with its heatmap")
+        alpha = st.slider("Heatmap opacity", 0.1, 0.9, 0.45, 0.05, key="mistakes_alpha", disabled=not with_cam,
+                          width=12 * rem_px())
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key=f"mistakes_page_{true}_{predicted}",
+                               width=8 * rem_px())
+        st.download_button("Download as CSV", table.to_csv(index=False),
+                           file_name=f"true_{EMOTIONS[true]}_predicted_{EMOTIONS[predicted]}.csv", mime="text/csv")
     shown = page_of(indices, page, PAGE_SIZE)
     pictures = gallery_pictures(dataset.images[shown], explainer=explainer_for(ref) if with_cam else None,
                                 class_index=predicted, alpha=alpha, side_by_side=side_by_side)
     if with_cam:
         st.image(colour_scale(), caption="Grad-CAM colours: blue, no attention; red, the most", width=256)
+        gradcam_explainer()
     votes = crowd.emotion_votes()
     if crowd.has_votes[shown].any():
         st.caption("Under each face: the model's probabilities, then how many of 10 people chose each emotion.")
-    per_row = (2 if side_by_side else 4) if presenting() else (3 if side_by_side else COLUMNS)
-    columns = st.columns(per_row)
-    for n, (i, picture) in enumerate(zip(shown, pictures)):
-        with columns[n % per_row]:
-            # the file's name only: the heading above already says which cell these faces are in
-            st.image(picture, width="stretch", caption=face_name(dataset.names[i]))
-            st.text(probability_lines(probabilities[i], votes=votes[i] if crowd.has_votes[i] else None))
+    lines = [probability_lines(probabilities[i], votes=votes[i] if crowd.has_votes[i] else None) for i in shown]
+    # Cards as wide as their longest line, as many a row as the page holds: fixed columns wrapped
+    # each line over two or three at 1024 px.
+    width = text_card_width("\n".join(lines), least_rem=18 if side_by_side else 9)
+    with st.container(horizontal=True, gap="medium"):
+        for n, (i, picture) in enumerate(zip(shown, pictures)):
+            with st.container(width=width, gap="small", key=f"text-card-{n}"):
+                # the file's name only: the heading above already says which cell these faces are in
+                st.image(picture, width="stretch", caption=face_name(dataset.names[i]))
+                st.text(lines[n], wrap=False)
 
 
 def summary(result, ref, model_key, source):

@@ -169,11 +169,12 @@ def live_view():
 
 
 STARTED_KEY = "train_started"  # (run folder, time) of this session's last Start
+DOUBLE_CLICK_S = 5.0
 
 
 def start_training(config, recipe):
-    """on_click of Start (runs once per click, before the page reruns). A second click within a
-    few seconds of a start from this session is the same intent, so it is absorbed quietly; any
+    """Start a run from the form's current values. A second click within a few seconds of a
+    start from this session is the same intent (a double click), so it is absorbed quietly; any
     other second training is refused by the server-side lock in launch_training."""
     started = st.session_state.get(STARTED_KEY)
     if started and time.time() - started[1] < DOUBLE_CLICK_S:
@@ -181,29 +182,24 @@ def start_training(config, recipe):
     try:
         run_dir = launch_training(config, recipe=recipe, name=st.session_state.get("train_run_name", ""))
     except EmotionCoreError as error:
-        st.session_state["train_start_error"] = str(error)
+        show_error(error)
         return
     st.session_state[STARTED_KEY] = (str(run_dir), time.time())
     st.session_state[WATCH_KEY] = str(run_dir)
-    st.session_state["train_start_error"] = ""
     st.toast("Training started in its own process.")
-
-
-DOUBLE_CLICK_S = 5.0
 
 
 def train_tab():
     left, right = st.columns([2, 3], gap="large")
     with left:
         start = st.container()  # drawn first, filled last: Start stays above the fold
-        config, recipe = train_form()
+        config, recipe = train_form()  # read before acting: a click must start what the form shows now
         with start:
             st.text_input("Short name (optional)", key="train_run_name", max_chars=60,
                           placeholder="e.g. no class weights")
-            st.button("Start training", type="primary", icon=":material/play_arrow:", on_click=start_training,
-                      args=(config, recipe), help="one training at a time on this server")
-            if st.session_state.get("train_start_error"):
-                st.error(plain(st.session_state["train_start_error"]))
+            if st.button("Start training", type="primary", icon=":material/play_arrow:",
+                         help="one training at a time on this server"):
+                start_training(config, recipe)
     with right:
         live_view()
 

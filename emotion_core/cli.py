@@ -181,7 +181,12 @@ def cmd_train(args):
         with runs.owned(args.run_dir):  # one process per run, for as long as it trains
             runs.claim_new_run(args.run_dir)  # again: another process may have begun it meanwhile
             runs.write_status(args.run_dir, runs.RUNNING, phase="starting")  # our pid: a death from now on is seen
-            return _train_and_report(_run_dir_config(args.run_dir), args.run_dir)
+            try:
+                config = _run_dir_config(args.run_dir)
+            except EmotionCoreError as error:  # the run says why it never trained, instead of looking lost
+                runs.write_status(args.run_dir, runs.FAILED, error=str(error))
+                raise
+            return _train_and_report(config, args.run_dir)
     config = config_from_args(args).validate()
     _warn(check_data(config))
     check_model(config)

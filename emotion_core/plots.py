@@ -1,5 +1,7 @@
 """Plotly figure builders shared by the pages; each is tested without Streamlit."""
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -24,43 +26,72 @@ def training_curves(histories, *, batches=None):
     """Loss and accuracy per epoch, training solid and validation dashed, one colour per run;
     the best epoch (the one kept) is starred, accuracy is in percent, epochs are whole numbers.
 
+    The legend names each run once (its colour) and each line style once (grey), so that a long
+    run name never pushes "training" and "validation" off a narrow chart; hovering a line gives
+    its full name.
+
     Args:
         histories: dict run name -> list of metrics.jsonl epoch records (epoch, loss, accuracy,
             val_loss, val_accuracy).
         batches: optional dict run name -> batch rows (step, epoch_progress, loss, accuracy),
             drawn as a thin line so that a run shows movement before its first epoch ends.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.1)
-    last_epoch = 1
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"), horizontal_spacing=0.14)
+    last_epoch, styles = 1, {"training": dict(dash="solid"), "validation": dict(dash="dash")}
     for i, (name, records) in enumerate(histories.items()):
         colour = RUN_COLOURS[i % len(RUN_COLOURS)]
         epochs = [r["epoch"] for r in records]
         last_epoch = max([last_epoch, *epochs])
+        fig.add_trace(_legend_entry(_wrap(name), dict(color=colour, width=3), group=name))
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for prefix, dash in (("", "solid"), ("val_", "dash")):
                 values = [r.get(prefix + metric) for r in records]
                 label = f"{name} {'validation' if prefix else 'training'}"
                 fig.add_trace(go.Scatter(x=epochs, y=values, mode="lines+markers", name=label, legendgroup=name,
-                                         line=dict(color=colour, dash=dash), showlegend=col == 1), row=1, col=col)
+                                         line=dict(color=colour, dash=dash), showlegend=False), row=1, col=col)
         rows = (batches or {}).get(name) or []
         if rows:
+            styles["within epochs"] = dict(width=1)
             last_epoch = max(last_epoch, rows[-1]["epoch_progress"])
             for col, metric in ((1, "loss"), (2, "accuracy")):
                 fig.add_trace(go.Scatter(x=[r["epoch_progress"] for r in rows], y=[r.get(metric) for r in rows],
                                          mode="lines", name=f"{name} training (within epochs)", legendgroup=name,
-                                         line=dict(color=colour, width=1), opacity=0.45, showlegend=col == 1),
+                                         line=dict(color=colour, width=1), opacity=0.45, showlegend=False),
                               row=1, col=col)
         best = best_epoch(records)
         if best is not None:
+            styles["kept epoch"] = None
             fig.add_trace(go.Scatter(x=[best["epoch"]], y=[best["val_accuracy"]], mode="markers",
                                      marker=dict(symbol="star", size=16, color=colour, line=dict(width=1, color="black")),
-                                     name=f"{name} best epoch {best['epoch']} (kept)", legendgroup=name),
-                          row=1, col=2)
+                                     name=f"{name} best epoch {best['epoch']} (kept)", legendgroup=name,
+                                     showlegend=False), row=1, col=2)
+    for style, line in styles.items():
+        fig.add_trace(_legend_entry(style, dict(color="#888888", **(line or {})), star=line is None))
     fig.update_xaxes(title_text="epoch", rangemode="tozero", tickformat="d", dtick=max(1, round(last_epoch / 10)))
     fig.update_yaxes(rangemode="tozero")
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
-    fig.update_layout(height=400, margin=dict(t=50, b=30), legend=dict(orientation="h", y=-0.25))
+    # the legend takes its rows from the figure's height: add them, so the plots keep theirs
+    legend_lines = sum(len(_wrap(name).split("<br>")) for name in histories) + len(styles)
+    fig.update_layout(height=300 + 22 * legend_lines, margin=dict(t=50, b=10, l=40, r=10), legend=_LEGEND_BELOW)
     return fig
+
+
+# Below the plots, anchored to the figure's bottom edge: Plotly then grows the bottom margin to
+# fit the legend, so it never lies over an axis title however many rows it wraps onto.
+_LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
+
+
+def _legend_entry(name, line, *, group=None, star=False):
+    """A trace drawn only in the legend (no data): a run's colour, or a line style in grey."""
+    marker = dict(symbol="star", size=12, color="#888888", line=dict(width=1, color="black")) if star else None
+    return go.Scatter(x=[None], y=[None], mode="markers" if star else "lines", name=name, line=line,
+                      marker=marker, legendgroup=group or name, hoverinfo="skip")
+
+
+def _wrap(text, width=24):
+    """`text` broken onto lines of at most `width` characters at spaces (Plotly's <br>): legends
+    and titles do not wrap by themselves, and a narrow chart cuts them."""
+    return "<br>".join(textwrap.wrap(str(text), width, break_long_words=False)) or str(text)
 
 
 def best_epoch(records):
@@ -80,11 +111,13 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None, large=Fal
         matrix: ints (7, 7), rows true, columns predicted.
         normalise: show each row as fractions of its true class.
         selected: optional (true, predicted) cell to outline.
-        large: bigger text, for a projector. Either way the figure fits the main column of
-            a 1024x768 screen with the sidebar open (556 px; 632 px in presentation mode,
-            whose page padding is narrower).
+        large: for a projector: numbers as large as the page's text (presentation mode's 21 px),
+            and the whole matrix on one 1024x768 screen (651 px tall, 766 wide: the sidebar is
+            collapsed then). Otherwise it fits the main column of a 1024x768 screen with the
+            sidebar open (556 px).
     """
-    cell, gap, font = (40, 16, 15) if large else (40, 8, 13)
+    # marker side, gap between markers, numbers, tick labels, margins (top, left) in px
+    cell, gap, font, ticks, top, left = (62, 16, 22, 18, 90, 120) if large else (40, 8, 13, 13, 70, 90)
     matrix = np.asarray(matrix, dtype=float)
     rows = matrix.sum(axis=1, keepdims=True)
     values = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0) if normalise else matrix
@@ -103,9 +136,11 @@ def confusion_matrix_figure(matrix, *, normalise=False, selected=None, large=Fal
         hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>"))
     fig.update_xaxes(title_text="predicted", categoryorder="array", categoryarray=names, side="top")
     fig.update_yaxes(title_text="true", categoryorder="array", categoryarray=names[::-1])
-    side = len(EMOTIONS) * (cell + gap) + (240 if large else 220)  # cells with gaps, labels, colour bar
-    fig.update_layout(height=side - 60, width=side, margin=dict(t=70, l=90, r=20, b=20), plot_bgcolor="white",
-                      clickmode="event+select", dragmode=False, font=dict(size=font))
+    plot = len(EMOTIONS) * (cell + gap)  # the cells with their gaps
+    # the width adds the labels and the colour bar; the height, on a projector, only what it must
+    fig.update_layout(height=plot + (top + 15 if large else 160), width=plot + 220, plot_bgcolor="white",
+                      margin=dict(t=top, l=left, r=20, b=15 if large else 20), clickmode="event+select",
+                      dragmode=False, font=dict(size=ticks))
     fig.update_xaxes(tickangle=0)
     return fig
 
@@ -114,15 +149,24 @@ def per_class_metrics(reports, *, metric="f1-score"):
     """Grouped bars of one per-class metric, one group per emotion and one bar per run.
 
     Args:
-        reports: dict run name -> evaluation dict (with per_class).
+        reports: dict run name -> evaluation dict (with per_class; one without usable
+            per-class rows, from a damaged evaluation.json, gets no bars).
     """
+    from emotion_core.run_records import is_number
+
+    def has_metric(report):
+        rows = report.get("per_class") if isinstance(report, dict) else None
+        return isinstance(rows, dict) and all(isinstance(rows.get(e), dict) and is_number(rows[e].get(metric))
+                                              for e in EMOTIONS)
+
     fig = go.Figure()
-    for i, (name, report) in enumerate(reports.items()):
+    usable = {name: r for name, r in reports.items() if has_metric(r)}
+    for i, (name, report) in enumerate(usable.items()):
         values = [report["per_class"][e][metric] for e in EMOTIONS]
-        fig.add_trace(go.Bar(x=[e.capitalize() for e in EMOTIONS], y=values, name=name,
+        fig.add_trace(go.Bar(x=[e.capitalize() for e in EMOTIONS], y=values, name=_wrap(name),
                              marker_color=RUN_COLOURS[i % len(RUN_COLOURS)]))
-    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1], title=metric), height=340,
-                      margin=dict(t=30, b=30), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(barmode="group", yaxis=dict(range=[0, 1], title=metric), height=360,
+                      margin=dict(t=30, b=10), legend=_LEGEND_BELOW)
     return fig
 
 
@@ -139,7 +183,9 @@ def emotion_strip_chart(seconds, probabilities, *, span=30.0):
         fig.add_trace(go.Scatter(x=list(np.asarray(seconds, float)), y=list(probabilities[:, c].astype(float)),
                                  mode="lines", name=emotion.capitalize(), line=dict(color=EMOTION_COLOURS[emotion], width=3)))
     fig.update_layout(xaxis=dict(range=[-span, 0], title="seconds ago"), yaxis=dict(range=[0, 1], tickformat=".0%"),
-                      height=300, margin=dict(t=20, b=40, l=10, r=10), legend=dict(orientation="h", y=-0.3))
+                      height=340, margin=dict(t=20, b=10, l=10, r=10),
+                      # two emotions a row: seven names side by side wrap unevenly in a narrow column
+                      legend=dict(_LEGEND_BELOW, entrywidth=0.5, entrywidthmode="fraction"))
     return fig
 
 

@@ -78,8 +78,10 @@ EVALUATION_FIELDS = {
     "crowd": Field(lambda v: isinstance(v, dict), "the comparison with the crowd's votes"),
     "crowd_error": TEXT,  # why there is no `crowd`: the votes file could not be read
 }
-EVALUATION_SHOWN = ("accuracy", "per_class")  # without these there is nothing to show: no evaluation
-EVALUATION_EXPECTED = ("n", "macro_f1", "weighted_f1")  # always written; the model card (ship) reads them
+EVALUATION_SHOWN = ("accuracy",)  # without it there is nothing to show: no evaluation
+# Always written; Compare's per-class bars and the model card (ship) read them. A report without
+# them is still shown where it can be (its accuracy), and its run is marked damaged.
+EVALUATION_EXPECTED = ("per_class", "n", "macro_f1", "weighted_f1")
 CROWD_EXPECTED = ("faces_with_votes", "label_agreement", "accuracy")
 _STARTED_FROM = {"file": TEXT, "reproduce": TEXT, "minutes": Field(lambda v: is_number(v, 0), "minutes")}
 CONFIG_EXTRA_FIELDS = {
@@ -100,7 +102,8 @@ def _is_matrix(value):
             and all(isinstance(row, list) and len(row) == NUM_CLASSES and all(map(is_whole, row)) for row in value))
 
 
-def _shown(value, limit=40):
+def shown_value(value, limit=40):
+    """repr(value), cut to `limit` characters: a damaged field may hold a megabyte."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
@@ -110,7 +113,7 @@ def check_fields(record, fields, *, name):
     clean, problems = dict(record), []
     for key, field in fields.items():
         if key in clean and not field.test(clean[key]):
-            problems.append(f"{name}: {key} is {_shown(clean.pop(key))}, not {field.wants}")
+            problems.append(f"{name}: {key} is {shown_value(clean.pop(key))}, not {field.wants}")
     return clean, problems
 
 

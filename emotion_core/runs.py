@@ -129,7 +129,7 @@ def _read_status(run_dir):
     status, problems = _read_checked(Path(run_dir) / STATUS, run_records.check_status)
     status = status if status is not None else {"state": FAILED, "error": "no readable status.json"}
     if status.get("state") not in STATES:
-        problems = [*problems, f"status.json: state {run_records._shown(status.get('state'))} is unknown"]
+        problems = [*problems, f"status.json: state {run_records.shown_value(status.get('state'))} is unknown"]
         status = dict(status, state=FAILED, error=f"status.json has an unknown state {status.get('state')!r}")
     if status["state"] == RUNNING and _looks_dead(status):
         status = dict(status, state=LOST)

@@ -40,3 +40,21 @@ def test_a_box_too_small_for_a_readable_label_gets_its_number():
     columns = np.flatnonzero((label_band != 255).any(axis=(0, 2)))
     assert rows.size >= 10  # readable height, not a squashed "1 happy 94%"
     assert columns.max() - columns.min() < 2 * box[2]  # the number only, not the full label
+
+
+def test_labels_on_a_640_px_video_frame_are_at_least_16_px_tall():
+    """8-10 px labels, shrunk to a webcam face's box, could not be read from a projector."""
+    frame = np.full((480, 640, 3), 255, np.uint8)
+    box = (260, 200, 110, 110)  # a face at arm's length from a laptop's camera
+    image = annotate(frame, [_result(box, emotion_index=4)], numbered=False)  # "neutral": no descenders
+    text = (image[:box[1] - 2] < 60).all(axis=2)  # the black text on the amber tag above the box
+    rows, columns = np.flatnonzero(text.any(axis=1)), np.flatnonzero(text.any(axis=0))
+    assert rows.max() - rows.min() + 1 >= 16
+    assert columns.max() - columns.min() > 60  # the emotion's name, not a face number
+
+
+def test_a_video_label_wider_than_its_face_stays_inside_the_frame():
+    frame = np.full((480, 640, 3), 255, np.uint8)
+    image = annotate(frame, [_result((600, 200, 36, 36), emotion_index=6)], numbered=False)  # "surprise", at the edge
+    columns = np.flatnonzero((image[:198] < 60).all(axis=2).any(axis=0))
+    assert columns.max() < 640 and columns.max() - columns.min() > 80  # the whole word, not cut by the edge

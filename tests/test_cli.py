@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from conftest import TINY_MODEL
 from emotion_core.cli import main
 
 
@@ -30,7 +31,7 @@ def test_empty_folder_wrong_csv_and_corrupt_model(capsys, tmp_path):
     (tmp_path / "corrupt.keras").write_bytes(b"not a zip")
     from emotion_core.models import build_model
 
-    build_model("cnn_3blocks").save(tmp_path / "tiny.keras")
+    build_model(TINY_MODEL).save(tmp_path / "tiny.keras")
     cases = [
         (["evaluate", "--model", str(tmp_path / "tiny.keras"), "--data", str(tmp_path / "empty")], "not a Kaggle-layout folder"),
         (["train", "--data", str(tmp_path / "bad.csv"), "--epochs", "1"], "lacks column(s) emotion, pixels"),
@@ -55,7 +56,7 @@ def test_models_table_keeps_its_columns_aligned_for_the_longest_name(capsys):
 
 
 def test_train_then_evaluate_json_then_runs(capsys, tmp_path):
-    code, out, _ = run_cli(capsys, "train", "--data", "synthetic", "--model", "cnn_3blocks", "--epochs", "1",
+    code, out, _ = run_cli(capsys, "train", "--data", "synthetic", "--model", TINY_MODEL, "--epochs", "1",
                            "--limit", "280", "--runs-dir", str(tmp_path))
     assert code == 0 and "finished: 1 epochs" in out
     run_dir = out.split("run folder: ")[1].split()[0]

@@ -252,6 +252,7 @@ def test_an_undamaged_run_reads_as_undamaged(tmp_path):
 
 @pytest.mark.parametrize("case", list(RUN_DAMAGE) + list(PREDICTION_DAMAGE))
 def test_a_damaged_run_file_marks_the_run_damaged_and_breaks_no_table_or_ship(capsys, tmp_path, case):
+    from emotion_core.plots import per_class_metrics
     from emotion_core.ship import ship
 
     root = tmp_path / "runs"
@@ -266,13 +267,15 @@ def test_a_damaged_run_file_marks_the_run_damaged_and_breaks_no_table_or_ship(ca
     assert message in (info.damaged or ""), info.damaged
     table = runs_table(runs.list_runs(root))  # the Compare tab's table
     assert table.iloc[0]["path"] == str(run_dir)
-    per_class_table({info.name: info.evaluation} if info.evaluation else {})
+    reports = {info.name: info.evaluation} if info.evaluation else {}
+    per_class_table(reports), per_class_metrics(reports)  # the Compare tab's table and bars
     runs.progress(info.status)  # the Train tab's progress bar
     with pytest.raises(RunError, match="damaged"):
         ship(run_dir, assets=tmp_path / "assets")
     assert not list((tmp_path / "assets").glob("*.keras"))
     code, out, err = run_cli(capsys, ["runs", "--runs-dir", root, "--json"])
-    assert code == 0 and message in strict_json(out)[0]["damaged"], err
+    (row,) = [row for row in strict_json(out) if row["run"] == str(run_dir)]  # shipped reference runs are listed too
+    assert code == 0 and message in row["damaged"], err
 
 
 def test_wrongly_typed_fields_are_left_out_where_they_are_read(tmp_path):
@@ -287,10 +290,18 @@ def test_wrongly_typed_fields_are_left_out_where_they_are_read(tmp_path):
     assert row["training time (min)"] is None and row["crowd accuracy"] is None and row["test accuracy"] == 0.5
 
 
-def test_an_evaluation_without_what_pages_show_counts_as_none(tmp_path):
-    run_dir = finished_run(tmp_path)
-    damage_run(run_dir, "evaluation only an accuracy")
-    assert runs.read_evaluation(run_dir) is None and runs.load_run(run_dir).evaluation is None
+def test_an_evaluation_is_shown_as_far_as_it_goes(tmp_path):
+    """An accuracy alone is shown (the run is marked damaged); no usable accuracy, no evaluation."""
+    from emotion_core.plots import per_class_metrics
+
+    partial, broken = finished_run(tmp_path, "partial"), finished_run(tmp_path, "broken")
+    damage_run(partial, "evaluation only an accuracy")
+    damage_run(broken, "evaluation accuracy 1e308")
+    assert runs.read_evaluation(partial) == {"accuracy": 0.5} and runs.load_run(partial).damaged
+    assert runs.read_evaluation(broken) is None and runs.load_run(broken).evaluation is None
+    reports = {"partial": runs.read_evaluation(partial), "whole": runs.read_evaluation(finished_run(tmp_path, "whole"))}
+    assert [bar.name for bar in per_class_metrics(reports).data] == ["whole"]  # Compare's bars skip the partial one
+    assert list(per_class_table(reports).columns.get_level_values(0).unique()) == ["whole"]
 
 
 @pytest.mark.parametrize("case", list(PREDICTION_DAMAGE))

@@ -13,8 +13,10 @@ from emotion_core import runs
 from emotion_core.config import TrainConfig
 from emotion_core.models.io import load_model
 from emotion_core.training.loop import train
+from conftest import TINY_MODEL
 
-TINY = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, batch_size=32)
+# The tiny test-only network (conftest.py) on 280 synthetic faces: a whole run in seconds.
+TINY = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280, batch_size=32)
 
 
 def test_one_epoch_run_leaves_a_complete_run_folder(tmp_path):
@@ -33,14 +35,14 @@ def test_one_epoch_run_leaves_a_complete_run_folder(tmp_path):
     assert evaluation["n"] == 700 and "synthetic" in evaluation["data"]  # the synthetic test split
     with np.load(run_dir / "predictions.npz") as saved:
         assert saved["probabilities"].shape == (700, 7) and np.allclose(saved["probabilities"].sum(1), 1, atol=1e-4)
-    assert load_model(run_dir).name == "cnn_3blocks"
+    assert load_model(run_dir).name == TINY_MODEL
     assert not list(run_dir.glob(".*tmp*")), "temporary files left behind"
 
 
 def test_a_stop_request_ends_the_run_as_stopped_with_a_model(tmp_path):
     from emotion_core.training.loop import start_run
 
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=50, limit=280, batch_size=16)
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=50, limit=280, batch_size=16)
     run_dir = start_run(config, root=tmp_path)
     runs.request_stop(run_dir)  # asked before the first batch ends: stops within one batch
     train(config, run_dir=run_dir)
@@ -51,8 +53,10 @@ def test_a_stop_request_ends_the_run_as_stopped_with_a_model(tmp_path):
 
 
 def _start_cli_training(runs_dir, epochs=100):
+    # A real architecture (a new process does not know the tests' tiny one) on 140 faces: epochs of
+    # 14 batches, so the process is in its second epoch within seconds of starting.
     cmd = [sys.executable, "-m", "emotion_core", "train", "--data", "synthetic", "--model", "cnn_3blocks",
-           "--epochs", str(epochs), "--limit", "600", "--batch-size", "8", "--runs-dir", str(runs_dir)]
+           "--epochs", str(epochs), "--limit", "140", "--batch-size", "8", "--runs-dir", str(runs_dir)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -101,7 +105,7 @@ def test_sigterm_stops_the_run_gracefully(tmp_path):
 def test_crowd_soft_labels_train_on_vote_shares_and_leave_out_non_faces(voted_kaggle_root):
     from emotion_core.training.loop import prepare_data
 
-    config = TrainConfig(data=str(voted_kaggle_root), model="cnn_3blocks", epochs=1, labels="crowd-soft",
+    config = TrainConfig(data=str(voted_kaggle_root), model=TINY_MODEL, epochs=1, labels="crowd-soft",
                          imbalance="none", validation_fraction=0.25)
     (x_train, y_train), (x_val, y_val), _ = prepare_data(config)
     assert len(x_train) + len(x_val) == 7 * 4  # of 6 faces per class, the 2 called not-a-face are left out
@@ -129,7 +133,7 @@ def test_blend_labels_keep_every_face_and_mix_label_with_votes(voted_kaggle_root
     _, quarter = crowd_labelled(dataset, "blend", crowd_share=0.25)
     assert quarter[said_neutral, angry] == 0.75 and quarter[said_neutral, EMOTIONS.index("neutral")] == 0.25
     assert quarter[agreed, angry] == 1.0 and np.allclose(quarter.sum(axis=1), 1.0)
-    config = TrainConfig(data=str(voted_kaggle_root), model="cnn_3blocks", epochs=1, labels="blend",
+    config = TrainConfig(data=str(voted_kaggle_root), model=TINY_MODEL, epochs=1, labels="blend",
                          imbalance="none", validation_fraction=0.25)
     run_dir = train(config)
     assert runs.read_status(run_dir)["state"] == runs.FINISHED and runs.read_config(run_dir)["labels"] == "blend"
@@ -138,7 +142,7 @@ def test_blend_labels_keep_every_face_and_mix_label_with_votes(voted_kaggle_root
 def test_sgd_trains_with_nesterov_momentum(tmp_path):
     import keras
 
-    config = TrainConfig(model="cnn_3blocks", epochs=1, limit=280, optimizer="sgd", learning_rate=0.01)
+    config = TrainConfig(model=TINY_MODEL, epochs=1, limit=280, optimizer="sgd", learning_rate=0.01)
     run_dir = train(config, root=tmp_path)
     assert runs.read_status(run_dir)["state"] == runs.FINISHED
     optimizer = keras.saving.load_model(runs.model_path(run_dir)).optimizer  # saved with the checkpoint
@@ -212,7 +216,7 @@ def test_a_mixup_run_trains_on_batches_that_went_through_the_mixer(tmp_path, mon
 
 
 def test_an_averaged_run_keeps_whichever_of_average_and_best_epoch_did_better(tmp_path):
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=3, limit=280, batch_size=32, average_from=2)
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=3, limit=280, batch_size=32, average_from=2)
     run_dir = train(config, root=tmp_path)
     status = runs.read_status(run_dir)
     best_epoch = max(row["val_accuracy"] for row in runs.read_metrics(run_dir))

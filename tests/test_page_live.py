@@ -14,11 +14,12 @@ PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "live.py")
 
 @pytest.fixture
 def default_model(tmp_path_factory, monkeypatch):
-    """An untrained model standing in for the shipped one (the page only needs a model)."""
+    """An untrained tiny model standing in for the shipped one (the page only needs a model)."""
+    from conftest import TINY_MODEL
     from emotion_core.models import build_model
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    build_model("cnn_3blocks").save(path)
+    build_model(TINY_MODEL).save(path)
     monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(path))
     return path
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from emotion_core import runs
 from emotion_core.runs import load_predictions
 from emotion_core.labels import EMOTIONS
 from emotion_core.mistakes import cell_indices, face_name
@@ -17,16 +18,11 @@ PAGE_SIZE, COLUMNS = 24, 6  # faces per gallery page, in rows of 6
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """A finished one-epoch run on 400 synthetic faces: model.keras, evaluation.json and
-    predictions.npz on the synthetic test set (a few seconds)."""
-    from emotion_core.config import NO_AUGMENTATION
-    from emotion_core.config import TrainConfig
-    from emotion_core.training.loop import train
-
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=400, imbalance="none",
-                         augment=NO_AUGMENTATION, batch_size=32)
-    return train(config, root=tmp_path_factory.mktemp("mistakes_runs"))
+def tiny_run(trained_synthetic_run):
+    """The session's finished run (conftest): model.keras, evaluation.json and predictions.npz on
+    the synthetic test set, from a model that gets most faces right and confuses a few neutral and
+    sad ones, as a classroom's model would. Its folder is alone under its parent."""
+    return trained_synthetic_run
 
 
 @pytest.fixture(autouse=True)
@@ -205,3 +201,23 @@ def test_crowd_votes_give_a_headline_a_filter_and_a_crowd_matrix(voted_kaggle_ro
     at.toggle(key="mistakes_crowd_rows").set_value(True).run()
     assert not at.exception
     assert any(h.value.startswith("The crowd said ") for h in at.subheader)
+
+
+def test_two_runs_with_the_same_name_can_both_be_chosen(trained_synthetic_run, tmp_path):
+    """Renamed alike, two runs are still two choices: the picker holds references, not names."""
+    import shutil
+
+    from app_pages._shared import model_choices
+
+    twin = runs.runs_root() / "twin"
+    shutil.copytree(trained_synthetic_run, twin)
+    copy = runs.runs_root() / "copy"
+    shutil.copytree(trained_synthetic_run, copy)
+    runs.rename_run(twin, "same name")
+    runs.rename_run(copy, "same name")
+    refs = [ref for name, ref in model_choices() if name.startswith("same name")]
+    assert sorted(refs) == sorted([str(twin), str(copy)])
+    app = AppTest.from_file(PAGE, default_timeout=120).run()
+    # Both are offered; the browser picks by position, and each position holds its own run folder
+    # (AppTest itself matches a choice by its label, so it cannot pick between two equal labels).
+    assert not app.exception and sum(o.startswith("same name") for o in app.selectbox(key="mistakes_model").options) == 2

@@ -22,7 +22,7 @@ def test_training_curves_draw_train_and_validation_for_each_run():
 
 def test_the_kept_epoch_is_starred_even_when_a_later_epoch_fell():
     records = [{"epoch": 1, "val_accuracy": 0.3}, {"epoch": 2, "val_accuracy": 0.55}, {"epoch": 3, "val_accuracy": 0.09}]
-    (star,) = [t for t in plots.training_curves({"run": records}).data if t.marker.symbol == "star"]
+    (star,) = [t for t in plots.training_curves({"run": records}).data if t.marker.symbol == "star" and t.x[0] is not None]
     assert list(star.x) == [2] and list(star.y) == [0.55] and "best epoch 2 (kept)" in star.name
 
 
@@ -32,6 +32,33 @@ def test_batch_rows_draw_a_thin_line_before_the_first_epoch_ends():
     fig = plots.training_curves({"run": []}, batches={"run": rows})
     within = [t for t in fig.data if t.name == "run training (within epochs)"]
     assert [list(t.x) for t in within] == [[0.02, 0.6], [0.02, 0.6]] and list(within[1].y) == [0.1, 0.22]
+
+
+def test_the_legend_names_each_run_once_and_each_line_style_once():
+    """A long run name repeated on four legend rows ("<name> training", ...) was cut to "trainin"
+    on a narrow chart: the legend now says the name once, wrapped, and the styles once."""
+    records = [{"epoch": 1, "loss": 1.0, "accuracy": 0.2, "val_loss": 1.1, "val_accuracy": 0.25}]
+    long_name = "reference seed_cnn on fer2013, unweighted (02 Dec 19:10:00)"
+    fig = plots.training_curves({long_name: records, "b": records})
+    legend = [t.name for t in fig.data if t.showlegend is not False]
+    assert legend == ["reference seed_cnn on<br>fer2013, unweighted (02<br>Dec 19:10:00)", "b",
+                      "training", "validation", "kept epoch"]
+    assert all(len(line) <= 24 for name in legend for line in name.split("<br>"))
+    assert fig.layout.legend.yref == "container"  # below everything, never over the "epoch" titles
+
+
+def test_the_strip_chart_legend_lies_below_its_axis_title():
+    fig = plots.emotion_strip_chart([-2.0, -1.0, 0.0], np.full((3, 7), 1 / 7))
+    assert fig.layout.xaxis.title.text == "seconds ago"
+    assert (fig.layout.legend.yref, fig.layout.legend.y, fig.layout.legend.yanchor) == ("container", 0, "bottom")
+
+
+def test_the_projector_matrix_fits_one_1024x768_screen_with_larger_numbers():
+    small, large = plots.confusion_matrix_figure(np.eye(7)), plots.confusion_matrix_figure(np.eye(7), large=True)
+    assert large.layout.height <= 768 - 100  # the window less Streamlit's header and a margin
+    assert large.layout.width <= 1024 - 2 * 21  # the page's width in presentation mode (sidebar collapsed)
+    assert large.data[0].textfont.size >= 21 > small.data[0].textfont.size  # as large as the page's text
+    assert small.layout.width <= 556  # the main column at 1024x768 with the sidebar open
 
 
 def test_confusion_matrix_points_carry_their_cell_and_normalise_by_row():

@@ -11,6 +11,7 @@ from emotion_core.models import build_model
 from emotion_core.models.dtypes import as_float16, as_float32
 from emotion_core.training.precision import cpu_has_bfloat16, dtype_policy, resolve_precision
 from emotion_core.training.loop import train
+from conftest import TINY_MODEL
 
 
 def test_bfloat16_support_is_read_from_the_cpu_flags(tmp_path):
@@ -68,7 +69,7 @@ def test_a_model_stored_with_float16_weights_is_half_the_file_and_loads_back_as_
 
 
 def test_training_in_mixed_precision_records_it_and_leaves_a_float32_model(tmp_path):
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, batch_size=32,
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280, batch_size=32,
                          precision="mixed_bfloat16")
     run_dir = train(config, root=tmp_path / "runs")
     assert json.loads((run_dir / "config.json").read_text())["precision_used"] == "mixed_bfloat16"

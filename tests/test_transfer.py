@@ -99,10 +99,12 @@ def test_a_weights_file_already_in_the_keras_cache_is_used_with_no_network(monke
     assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), source.get_weights()))
 
 
-def test_random_init_fallback_trains_through_the_cli(capsys, tmp_path):
+def test_random_init_fallback_trains_through_the_cli(capsys, tmp_path, kaggle_root):
     from emotion_core.cli import main
 
+    # reported on the 7 test faces of the tiny Kaggle folder: VGG16 on 700 synthetic ones took longer than training
     code = main(["train", "--data", "synthetic", "--model", "vgg16", "--mode", "finetune", "--unfreeze", "3",
-                 "--weights", "none", "--epochs", "1", "--limit", "140", "--runs-dir", str(tmp_path)])
+                 "--weights", "none", "--epochs", "1", "--limit", "140", "--test-data", str(kaggle_root),
+                 "--runs-dir", str(tmp_path)])
     assert code == 0 and "finished: 1 epochs" in capsys.readouterr().out
     assert TrainConfig().weights == "imagenet"  # the study's default; offline users pick none

@@ -46,7 +46,7 @@ class LiveAnalyser:
         results = analyse_photo(self.explainer.model, frame_bgr,
                                 explainer=self.explainer if self.heatmaps else None)
         drawn = draw_heatmaps(frame_bgr.copy(), results) if self.heatmaps else frame_bgr
-        drawn = cv2.cvtColor(annotate(drawn, results), cv2.COLOR_RGB2BGR)
+        drawn = cv2.cvtColor(annotate(drawn, results, numbered=False), cv2.COLOR_RGB2BGR)
         with self._lock:
             self._record(results, time.time() if now is None else now)
             self._last = drawn
