@@ -142,3 +142,20 @@ def test_each_shipped_reference_run_is_finished_evaluated_and_loadable(name):
     info = runs.load_run(run)
     assert info.state == runs.FINISHED and info.damaged is None and info.evaluation["n"] == 3589
     assert load_model(run).output.shape[-1] == 7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_reference_model_scores_on_publictest_what_its_record_claims(name):
+    """The shipped float16 file itself, evaluated afresh on faces it never saw."""
+    from conftest import FER2013_DIR
+
+    from emotion_core.data import load_data
+    from emotion_core.evaluation import evaluate
+    from emotion_core.models.io import load_model
+
+    if not FER2013_DIR.is_dir():
+        pytest.skip("../shared/data/fer2013 is absent")
+    run = settings.reference_dir() / name
+    result, _ = evaluate(load_model(run), load_data(FER2013_DIR / "test", split="test"))
+    assert result["n"] == 3589 and abs(result["accuracy"] - runs.read_evaluation(run)["accuracy"]) < 0.02
