@@ -77,7 +77,7 @@ def create_run(config_dict, *, root=None, model_name="model", folder_name=None):
     Two runs started in the same second get distinct folders (a numeric suffix), and the
     folder is created with exist_ok=False, so concurrent starts never share a folder.
     """
-    root = runs_root(root)
+    root, run_dir = runs_root(root), None
     try:
         root.mkdir(parents=True, exist_ok=True)
         stem = folder_name or f"{datetime.now():%Y%m%d-%H%M%S}-{model_name}"
@@ -89,9 +89,11 @@ def create_run(config_dict, *, root=None, model_name="model", folder_name=None):
             except FileExistsError:
                 continue
         write_json_atomic(run_dir / CONFIG, config_dict)
+        write_status(run_dir, RUNNING)
     except OSError as error:
+        if run_dir is not None and run_dir.is_dir():  # a full disk must not leave an empty run behind
+            shutil.rmtree(run_dir, ignore_errors=True)
         raise RunError(f"cannot create a run folder in {root}: {error.strerror or error}") from None
-    write_status(run_dir, RUNNING)
     return run_dir
 
 
@@ -220,10 +222,13 @@ def has_model(run_dir):
 def save_evaluation(run_dir, result, *, names, labels, probabilities):
     """Write predictions.npz (indices, names, true labels, probabilities), then evaluation.json."""
     run_dir = Path(run_dir)
-    with atomic.replaced(run_dir / PREDICTIONS) as tmp:
-        np.savez(tmp, indices=np.arange(len(labels), dtype=np.int64), names=np.asarray(names),
-                 true=np.asarray(labels, dtype=np.int64), probabilities=np.asarray(probabilities, dtype=np.float32))
-    write_json_atomic(run_dir / EVALUATION, result)
+    try:
+        with atomic.replaced(run_dir / PREDICTIONS) as tmp:
+            np.savez(tmp, indices=np.arange(len(labels), dtype=np.int64), names=np.asarray(names),
+                     true=np.asarray(labels, dtype=np.int64), probabilities=np.asarray(probabilities, dtype=np.float32))
+        write_json_atomic(run_dir / EVALUATION, result)
+    except OSError as error:  # a read-only or full disk: say so, the old evaluation stays whole
+        raise RunError(f"cannot save the evaluation in {run_dir.name}: {error.strerror or error}") from None
 
 
 def read_evaluation(run_dir):
@@ -438,7 +443,10 @@ def rename_run(run_dir, name, *, root=None):
     """Give a run a display name (the folder keeps its name, so running jobs are unaffected)."""
     refuse_reference(run_dir, "renamed")
     _inside_root(run_dir, root)
-    write_json_atomic(Path(run_dir) / NAME, {"name": check_name(name)})
+    try:
+        write_json_atomic(Path(run_dir) / NAME, {"name": check_name(name)})
+    except OSError as error:
+        raise RunError(f"cannot rename {Path(run_dir).name}: {error.strerror or error}") from None
 
 
 def check_name(name):

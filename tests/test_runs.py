@@ -3,6 +3,7 @@ import os
 import pytest
 
 from emotion_core import runs
+from emotion_core.errors import RunError
 
 
 def test_create_run_writes_config_first_and_distinct_folders(tmp_path, monkeypatch):
@@ -100,3 +101,27 @@ def test_batch_rows_are_read_apart_from_epoch_rows(tmp_path):
     runs.append_metrics(tmp_path, {"epoch": 1, "loss": 1.7, "val_accuracy": 0.3})
     assert [r["step"] for r in runs.read_metrics(tmp_path, batches=True)] == [1, 40]
     assert runs.read_metrics(tmp_path) == [{"epoch": 1, "loss": 1.7, "val_accuracy": 0.3}]
+
+
+def test_a_read_only_runs_folder_gives_messages_not_oserrors(tmp_path, monkeypatch):
+    run_dir = runs.create_run({"model": "m"}, root=tmp_path)
+
+    def read_only(path, data):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(runs, "write_json_atomic", read_only)
+    with pytest.raises(RunError, match="cannot rename .*Read-only file system"):
+        runs.rename_run(run_dir, "new name")
+    with pytest.raises(RunError, match="cannot save the evaluation .*Read-only file system"):
+        runs.save_evaluation(run_dir, {"accuracy": 1.0}, names=["a"], labels=[0], probabilities=[[1.0] * 7])
+
+
+def test_a_run_folder_that_cannot_be_written_is_removed_not_left_empty(tmp_path, monkeypatch):
+    """A full disk while config.json is written: no empty run folder, no temp file, one clear message."""
+    def disk_full(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runs, "write_json_atomic", disk_full)
+    with pytest.raises(RunError, match="No space left on device"):
+        runs.create_run({"model": "m"}, root=tmp_path / "runs")
+    assert list((tmp_path / "runs").iterdir()) == []
