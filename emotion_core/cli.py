@@ -395,8 +395,9 @@ def _bench_live(args):
 def cmd_reference(args):
     from pathlib import Path
 
-    from emotion_core import reference, runs
+    from emotion_core import reference, runs, settings
     from emotion_core.config import MAX_EPOCHS
+    from emotion_core.errors import ReferenceBusyError
     from emotion_core.training.callbacks import ProgressBar
 
     out = Path(args.out) if args.out else settings.reference_dir()
@@ -419,7 +420,12 @@ def cmd_reference(args):
         raise ConfigError(f"--epochs must be a whole number from 1 to {MAX_EPOCHS}, not {epochs}")
     for number, ref in enumerate(todo, start=1):
         print(f"[{number}/{len(todo)}] {ref.name}: {ref.title}", flush=True)
-        folder = reference.build_reference(ref, args.data, out=out, epochs=epochs, callbacks=[ProgressBar(epochs)])
+        try:
+            folder = reference.build_reference(ref, args.data, out=out, epochs=epochs,
+                                               callbacks=[ProgressBar(epochs)])
+        except ReferenceBusyError as error:  # two builders share the work instead of colliding
+            print(f"  {error}: skipped", flush=True)
+            continue
         if folder is None:
             print("  finished before: skipped", flush=True)
             continue

@@ -53,3 +53,7 @@ class RunError(EmotionCoreError):
 class AuditError(EmotionCoreError):
     """A label audit that cannot be done as asked, e.g. with a model that trained on the faces it
     would audit (its predictions there are not out of sample, so it would vouch for their labels)."""
+
+
+class ReferenceBusyError(RunError):
+    """A reference run that another process is building now (a second builder skips it)."""

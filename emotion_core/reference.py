@@ -19,7 +19,7 @@ from pathlib import Path
 from emotion_core import runs
 from emotion_core import settings
 from emotion_core.config import PRESETS
-from emotion_core.errors import RunError
+from emotion_core.errors import ReferenceBusyError, RunError
 from emotion_core.evaluation import evaluate, save_evaluation
 from emotion_core.models.cnn import TABLE1
 from emotion_core.models.io import load_model, save_model_atomic
@@ -98,7 +98,8 @@ def build_reference(reference, data, *, out, epochs=REFERENCE_EPOCHS, callbacks=
     if state == runs.FINISHED:
         return None
     if state == runs.RUNNING:
-        raise RunError(f"{folder} is being built by another process (pid {runs.read_status(folder).get('pid')})")
+        raise ReferenceBusyError(f"{folder.name} is being built by another process "
+                                 f"(pid {runs.read_status(folder).get('pid')})")
     if folder.exists():
         shutil.rmtree(folder)
     config = reference_config(reference, data, epochs=epochs)

@@ -296,14 +296,14 @@ LAYOUT_PROBLEMS_JS = r"""() => {
     const FRAMES = '[data-testid="stColumn"], [data-testid="stMainBlockContainer"], [data-testid="stSidebarContent"]';
     const REPLACED = new Set(['IMG', 'VIDEO', 'CANVAS', 'IFRAME', 'svg']);
     const style = new Map(), css = e => style.get(e) || (style.set(e, getComputedStyle(e)), style.get(e));
-    const shown = e => {
+    const styled = e => {  // not hidden by a style of its own or of an ancestor
         for (let a = e; a; a = a.parentElement) {
             const s = css(a);
             if (s.display === 'none' || s.visibility === 'hidden' || s.opacity === '0') return false;
         }
-        const r = e.getBoundingClientRect();
-        return r.width > 0 && r.height > 0;
+        return true;
     };
+    const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && styled(e); };
     const describe = (e, text) => {
         const element = e.nodeType === 3 ? e.parentElement : e, owner = element.closest('[data-testid]');
         text = (text || e.textContent || element.getAttribute('alt') || element.getAttribute('aria-label') || '')
@@ -343,7 +343,8 @@ LAYOUT_PROBLEMS_JS = r"""() => {
         const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node; node = walker.nextNode()) {
             const parent = node.parentElement;
-            if (!node.data.trim() || parent.closest('svg, script, style, noscript, [data-testid="stIconMaterial"]') || !shown(parent)) continue;
+            // (its parent's own box may be empty: `display: contents`)
+            if (!node.data.trim() || parent.closest('svg, script, style, noscript, [data-testid="stIconMaterial"]') || !styled(parent)) continue;
             const range = document.createRange();
             range.selectNodeContents(node);
             const rects = [...range.getClientRects()].filter(r => r.width > 0);
@@ -353,6 +354,7 @@ LAYOUT_PROBLEMS_JS = r"""() => {
                 const s = css(a), r = a.getBoundingClientRect();
                 const cutX = s.overflowX !== 'visible' && outside(box, r);
                 const cutY = (s.overflowY === 'hidden' || s.overflowY === 'clip') && (box.top < r.top - EPS || box.bottom > r.bottom + EPS);
+                if ((cutX || cutY) && (r.width <= 1 || r.height <= 1)) break;  // for screen readers only, never shown
                 if (cutX || cutY) { problems.push(`text cut: ${describe(node)}`); break; }
                 if (a.matches(FRAMES) && outside(box, r)) { problems.push(`text past its column: ${describe(node)}`); break; }
             }
@@ -393,3 +395,105 @@ LAYOUT_PROBLEMS_JS = r"""() => {
     }
     return problems;
 }"""
+
+
+# Every page the app lists, with a text that shows once it has drawn.
+PAGES = (("home", "", "One face per emotion"), ("train", "/train", "Start training"),
+         ("mistakes", "/mistakes", "Most confused pairs"), ("audit", "/audit", "Label audit"),
+         ("live", "/live", "Upload photos"))
+# what to measure once it stopped moving: every element, and Plotly's legends and ticks
+PAGE_PARTS = "[data-testid='stElementContainer'], .js-plotly-plot .legend, .js-plotly-plot .xtick"
+SIDEBAR_OPEN_JS = "() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right > 200"
+SIDEBAR_FOLDED_JS = "() => document.querySelector('[data-testid=\"stSidebar\"]').getBoundingClientRect().right <= 1"
+
+
+def _large_photo(folder):
+    """A photo wider than any column (the app once drew it 1200 px wide in a 700-px one): a
+    shared group photo when there is one, else a drawn face on a 1600x1000 canvas."""
+    from conftest import PHOTOS_DIR
+
+    if (PHOTOS_DIR / "couple.jpg").is_file():
+        return PHOTOS_DIR / "couple.jpg"
+    from emotion_core.data.synthetic import synthetic_faces
+
+    canvas = np.full((1000, 1600, 3), 120, np.uint8)
+    canvas[250:750, 550:1050] = cv2.resize(synthetic_faces(14, seed=0)[0][3], (500, 500))[..., None]
+    cv2.imwrite(str(folder / "wide.png"), canvas)
+    return folder / "wide.png"
+
+
+def _open_everything(page, name, photo):
+    """What a first visit leaves closed: a photo on Live (with its faces, or classified whole
+    when none is found), and the "How Grad-CAM works" explainer beside the first heatmaps."""
+    if name == "live":
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(photo))
+        drawn, whole = page.get_by_text("face(s)").first, page.get_by_text("Classify the whole image as one face")
+        drawn.or_(whole).first.wait_for(timeout=180_000)
+        if whole.is_visible():
+            whole.click()
+        drawn.wait_for(timeout=180_000)
+    if name in ("mistakes", "live"):
+        explainer = page.get_by_text("How Grad-CAM works")
+        explainer.click(timeout=60_000)
+        page.get_by_text("gradients of that score with respect to the maps").wait_for(timeout=30_000)
+    _wait_until_idle(page)
+
+
+def _whole_page_screenshot(page, path):
+    """The page from top to bottom: Streamlit scrolls inside its main block, so the window is
+    made as tall as that block for the picture (its width, and so the layout, stay the same)."""
+    size = page.viewport_size
+    tall = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], tall)})
+    _wait_until_settled(page, PAGE_PARTS)
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    _wait_until_settled(page, PAGE_PARTS)
+
+
+def _matrix_fits_one_screen(page):
+    """In presentation mode: the confusion matrix, scrolled into view, lies whole between
+    Streamlit's header and the window's bottom, and its numbers are as large as the page's text."""
+    matrix = page.locator(".js-plotly-plot").first
+    matrix.scroll_into_view_if_needed()
+    box = matrix.bounding_box()
+    header = page.locator("[data-testid='stHeader']").bounding_box()
+    numbers = matrix.locator(".scatterlayer .textpoint text").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    body = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('[data-testid=\"stMain\"] p')).fontSize)")
+    assert box["height"] <= page.viewport_size["height"] - header["height"], (box, header)
+    assert numbers >= body, (numbers, body)
+
+
+# 5 pages x 2 window sizes, a photo and the Grad-CAM of 24 faces: minutes on a busy 2-core server
+@pytest.mark.parametrize("presentation", [False, True], ids=["normal", "presentation"])
+def test_every_page_fits_1024x768_no_box_past_its_column_and_no_text_cut(app_url, shots, tmp_path, presentation,
+                                                                         trained_synthetic_run):
+    """Every page with its photo and explainers open, at 1024x768 (the sidebar open in normal mode,
+    folded away by presentation mode) and at 1600x900: no box reaches past its column or the
+    window, no text is cut or broken mid-word, measured in the page (LAYOUT_PROBLEMS_JS).
+    Screenshots of every page go to $EMOTION_SCREENSHOTS for a person to look at."""
+    shutil.copytree(trained_synthetic_run, tmp_path / "runs" / trained_synthetic_run.name)  # curves on Train
+    photo = _large_photo(tmp_path)
+    mode = "presentation" if presentation else "normal"
+    problems = {}
+    with sync_playwright() as p:
+        browser = _launch(p, "--disable-background-networking", "--disable-component-update")
+        page = browser.new_page(viewport={"width": 1024, "height": 768})  # a classroom projector
+        for name, path, ready in PAGES:
+            page.goto(f"{app_url}{path}{'?present=1' if presentation else ''}", wait_until="networkidle")
+            page.get_by_text(ready).first.wait_for(timeout=180_000)
+            _wait_until_idle(page)
+            assert page.locator("[data-testid='stException']").count() == 0, name
+            _open_everything(page, name, photo)
+            page.wait_for_function(SIDEBAR_FOLDED_JS if presentation else SIDEBAR_OPEN_JS, timeout=30_000)
+            if presentation and name == "mistakes":
+                _matrix_fits_one_screen(page)
+            for width, height in ((1024, 768), (1600, 900)):
+                page.set_viewport_size({"width": width, "height": height})
+                _wait_until_settled(page, PAGE_PARTS)
+                problems[f"{name} {width}x{height}"] = page.evaluate(LAYOUT_PROBLEMS_JS)
+                _whole_page_screenshot(page, shots / f"{name}_{width}x{height}_{mode}.png")
+            page.set_viewport_size({"width": 1024, "height": 768})
+        browser.close()
+    assert {where: found for where, found in problems.items() if found} == {}
+    assert len(problems) == 2 * len(PAGES)  # every page was measured at both sizes

@@ -78,6 +78,7 @@ def test_synthetic_source_is_imbalanced_like_fer2013():
     assert data.synthetic and counts.argmax() == EMOTIONS.index("happy") and counts.argmin() == EMOTIONS.index("disgust")
 
 
+@pytest.mark.slow  # decodes all 35,887 faces of FER2013: the slow tier
 def test_real_fer2013_counts_match_its_readme():
     if not FER2013_DIR.is_dir():
         pytest.skip("../shared/data/fer2013 is absent")

@@ -29,6 +29,7 @@ def test_download_offline_warns_and_the_page_carries_on(monkeypatch):
     assert len(at.get("plotly_chart")) == 1
 
 
+@pytest.mark.slow  # decodes FER2013's 28,709 training faces for the chart: the slow tier
 def test_home_finds_fer2013_from_the_environment(monkeypatch):
     if not FER2013_DIR.is_dir():
         pytest.skip("../shared/data/fer2013 is absent")

@@ -14,7 +14,7 @@ from emotion_core.labels import EMOTIONS
 from emotion_core.mistakes import cell_indices, face_name
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "mistakes.py")
-PAGE_SIZE, COLUMNS = 24, 6  # faces per gallery page, in rows of 6
+PAGE_SIZE = 24  # faces per gallery page
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +52,9 @@ def gallery_heading(at):
 
 
 def gallery_captions(at):
-    """Captions of the gallery's faces, column by column (the order of the element tree)."""
+    """Captions of the gallery's faces, in the order shown (a row that wraps: the element tree's order)."""
     return [img.caption for element in at.get("image") for img in element.proto.imgs
             if img.caption and img.caption not in EMOTIONS and "attention" not in img.caption]  # not the scale
-
-
-def column_by_column(names):
-    """Faces laid out row by row in COLUMNS columns, listed column by column."""
-    return [names[i] for column in range(COLUMNS) for i in range(column, len(names), COLUMNS)]
 
 
 def test_without_a_model_the_page_says_what_to_do(monkeypatch, tmp_path):
@@ -111,12 +106,12 @@ def test_changing_the_selected_cell_changes_the_gallery(only_the_run):
     captions = gallery_captions(at)
     assert len(captions) == min(PAGE_SIZE, len(faces))
     # most confident first: the gallery shows the cell's faces in exactly cell_indices' order
-    assert captions == column_by_column([face_name(saved["names"][i]) for i in faces[:PAGE_SIZE]])
+    assert captions == [face_name(saved["names"][i]) for i in faces[:PAGE_SIZE]]
 
     assert len(faces) > PAGE_SIZE, "the busiest cell must fill two pages for this test to mean anything"
     at.number_input(key=f"mistakes_page_{cell[0]}_{cell[1]}").set_value(2).run()  # continues where page 1 stopped
     names = gallery_captions(at)
-    assert names == column_by_column([face_name(saved["names"][i]) for i in faces[PAGE_SIZE:2 * PAGE_SIZE]])
+    assert names == [face_name(saved["names"][i]) for i in faces[PAGE_SIZE:2 * PAGE_SIZE]]
 
     at.toggle(key="mistakes_gradcam").set_value(False).run()  # plain faces without Grad-CAM
     assert not at.exception and gallery_captions(at)

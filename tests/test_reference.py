@@ -159,3 +159,11 @@ def test_each_shipped_reference_model_scores_on_publictest_what_its_record_claim
     run = settings.reference_dir() / name
     result, _ = evaluate(load_model(run), load_data(FER2013_DIR / "test", split="test"))
     assert result["n"] == 3589 and abs(result["accuracy"] - runs.read_evaluation(run)["accuracy"]) < 0.02
+
+
+def test_reference_list_names_every_reference_and_its_state(shipped, capsys):
+    assert main(["reference", "list"]) == 0  # the package's own folder (here: `shipped`)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(reference.references())
+    assert any(line.startswith("cnn_3blocks-none") and "finished" in line for line in lines)
+    assert any(line.startswith("cnn_block1x3-none") and "missing" in line for line in lines)

@@ -113,10 +113,12 @@ def test_a_ship_killed_before_its_model_was_replaced_leaves_no_record_claiming_t
 
 def test_a_step_stopped_before_its_last_epoch_is_marked_in_the_reproduce_commands(tmp_path):
     """A cosine cycle stopped early cannot be rebuilt from its command alone: the card must say where it stopped."""
-    first = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=3, limit=280), root=tmp_path / "runs")
+    from conftest import TINY_MODEL  # the card's commands are the subject, not the architecture: the tests' tiny one
+
+    first = train(TrainConfig(data="synthetic", model=TINY_MODEL, epochs=3, limit=280), root=tmp_path / "runs")
     status = {key: value for key, value in runs.read_status(first).items() if key != "state"}
     runs.write_status(first, runs.STOPPED, **{**status, "epochs_done": 2})  # as if stopped in its last epoch
-    second = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(first)),
+    second = train(TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280, init_from=str(first)),
                    root=tmp_path / "runs")
     ship(second, assets=tmp_path / "assets")
     commands = re.search(r"Reproduce:\n```\n(.*?)\n```", (tmp_path / "assets" / "MODEL_CARD.md").read_text(), re.S)
