@@ -351,14 +351,23 @@ def cmd_runs(args):
     if args.json:
         print(to_json(rows))
         return 0
-    if not rows:
+    own = [row for row in rows if not row["reference"]]
+    if not own:
         print(f"no runs yet in {printable(root)}")
-    for row in rows:
-        acc = f"{row['test_accuracy']:.4f}" if row["test_accuracy"] is not None else "-"
-        note = f"  (damaged: {printable(row['damaged'])})" if row["damaged"] else ""
-        print(f"{printable(row['run']):<48} {row['state']:<9} {printable(row['model']):<14} {row['epochs']:>3} epochs  "
-              f"test acc {acc}{note}")
+    for row in own:
+        print(_run_line(row))
+    shipped = [row for row in rows if row["reference"]]
+    if shipped:
+        print("reference runs (shipped, read-only):")
+        print("\n".join(_run_line(row) for row in shipped))
     return 0
+
+
+def _run_line(row):
+    acc = f"{row['test_accuracy']:.4f}" if row["test_accuracy"] is not None else "-"
+    note = f"  (damaged: {printable(row['damaged'])})" if row["damaged"] else ""
+    return (f"{printable(row['run']):<48} {row['state']:<9} {printable(row['model']):<14} {row['epochs']:>3} epochs  "
+            f"test acc {acc}{note}")
 
 
 def cmd_bench(args):

@@ -49,6 +49,7 @@ def metric(at, label):
 
 def test_without_a_model_the_page_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("EMOTION_RUNS_DIR", str(tmp_path / "empty_runs"))
+    monkeypatch.setattr("emotion_core.settings.reference_dir", lambda: tmp_path / "no_reference_runs")
     at = run_page()
     assert any("No model yet" in info.value for info in at.info)
     assert not at.metric

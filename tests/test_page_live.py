@@ -40,6 +40,7 @@ def upload(at, files):
 
 def test_without_any_model_the_page_explains_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(tmp_path / "missing.keras"))
+    monkeypatch.setattr("emotion_core.settings.reference_dir", lambda: tmp_path / "no_reference_runs")
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception and any("No model yet" in i.value for i in at.info)
 

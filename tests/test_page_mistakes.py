@@ -60,6 +60,7 @@ def gallery_captions(at):
 def test_without_a_model_the_page_says_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("EMOTION_RUNS_DIR", str(tmp_path / "empty_runs"))
     monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(tmp_path / "missing.keras"))
+    monkeypatch.setattr("emotion_core.settings.reference_dir", lambda: tmp_path / "no_reference_runs")
     at = run_page()
     assert any("No model yet" in info.value for info in at.info)
     assert not at.subheader  # no matrix, no gallery
@@ -210,9 +211,23 @@ def test_two_runs_with_the_same_name_can_both_be_chosen(trained_synthetic_run, t
     shutil.copytree(trained_synthetic_run, copy)
     runs.rename_run(twin, "same name")
     runs.rename_run(copy, "same name")
-    refs = [ref for name, ref in model_choices() if name.startswith("same name")]
+    refs = [ref for name, ref, _ in model_choices() if name.startswith("same name")]
     assert sorted(refs) == sorted([str(twin), str(copy)])
     app = AppTest.from_file(PAGE, default_timeout=120).run()
     # Both are offered; the browser picks by position, and each position holds its own run folder
     # (AppTest itself matches a choice by its label, so it cannot pick between two equal labels).
     assert not app.exception and sum(o.startswith("same name") for o in app.selectbox(key="mistakes_model").options) == 2
+
+
+def test_the_model_box_holds_the_run_name_and_its_accuracy_follows_as_a_caption(trained_synthetic_run):
+    """'<name> · <model> — <accuracy> on <test set>' was cut in the box at 1024 px."""
+    import shutil
+
+    run = shutil.copytree(trained_synthetic_run, runs.runs_root() / trained_synthetic_run.name)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    name = runs.load_run(run).name
+    accuracy = f"{runs.load_run(run).evaluation['accuracy']:.1%}"
+    at.selectbox(key="mistakes_model").set_value(str(run)).run()
+    assert not at.exception and at.selectbox(key="mistakes_model").value == str(run)
+    assert name in at.selectbox(key="mistakes_model").options and accuracy not in name
+    assert any(accuracy in c.value for c in at.caption)
