@@ -7,12 +7,11 @@ The shipped model is accepted: it was trained on FER2013's train/ and is audited
 """
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
-from emotion_core import runs, settings
+from emotion_core import atomic, runs, settings
 from emotion_core.config import SYNTHETIC, split_teachers
 from emotion_core.data import load_data
 from emotion_core.data.crowd import votes_for
@@ -133,9 +132,8 @@ def write_cached(path, **arrays):
     """Save arrays atomically (temp file, then rename); a read-only disk is not an error."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        with atomic.replaced(path) as tmp:
+            np.savez(tmp, **arrays)
     except OSError:
         pass
 

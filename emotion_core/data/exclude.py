@@ -6,11 +6,11 @@ dataset would otherwise train on everything while the run's config claims someth
 """
 
 import csv
-import os
 from pathlib import Path
 
 import numpy as np
 
+from emotion_core import atomic
 from emotion_core.errors import DataError
 
 HEADER = "file"  # the column name written by `write_names`; a first row that says so is skipped
@@ -41,12 +41,10 @@ def write_names(path, names):
     """Write `names` as a one-column CSV with a `file` header (temp file, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as file:
+    with atomic.replaced(path) as tmp, open(tmp, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow([HEADER])
         writer.writerows([str(name)] for name in names)
-    os.replace(tmp, path)
     return path
 
 
