@@ -47,28 +47,34 @@ def data_source_picker(key="data_source", label="Data"):
 
 
 def model_choices():
-    """(label, reference) for the shipped model and every run that has a model."""
+    """(label, reference, note) for the shipped model and every run that has a model; the note
+    (accuracy and test set) goes under the box: in it, a long label was cut at 1024 px."""
     choices = []
     if default_model_path().exists():
-        choices.append(("Shipped default model", DEFAULT))
+        choices.append(("Shipped default model", DEFAULT, ""))
     for info in runs.list_runs() + reference_runs():
         if runs.has_model(info.path) and not info.damaged:
             acc = (info.evaluation or {}).get("accuracy")
-            suffix = (f" — {acc:.1%} on {describe_test_set(info.evaluation)}" if acc is not None else f" ({info.state})")
+            note = (f"{acc:.1%} on {describe_test_set(info.evaluation)}" if acc is not None else info.state)
             kind = "Reference: " if runs.is_reference(info.path) else ""
-            choices.append((f"{kind}{info.name} · {info.config.get('model')}{suffix}", str(info.path)))
+            choices.append((f"{kind}{info.name}", str(info.path), f"{info.config.get('model')}: {note}"))
     return choices
 
 
 def model_picker(key="model_ref", label="Model"):
-    """Select box over `model_choices()`; returns a model reference or None when there is none."""
+    """Select box over `model_choices()`, its note as a caption; returns a model reference or
+    None when there is none."""
     choices = model_choices()
     if not choices:
         st.info("No model yet: train one on the **Train & compare** page (the shipped default model is missing).")
         return None
     # Chosen by reference, shown by name: two runs given the same name stay two choices.
-    names = {ref: name for name, ref in choices}
-    return st.selectbox(label, list(names), format_func=names.get, key=key)
+    names = {ref: name for name, ref, _ in choices}
+    chosen = st.selectbox(label, list(names), format_func=names.get, key=key)
+    note = {ref: note for _, ref, note in choices}[chosen]
+    if note:
+        st.caption(plain(note))
+    return chosen
 
 
 PRESENTATION_KEY = "presentation"  # the sidebar toggle in app.py; every page reads it
@@ -90,7 +96,9 @@ QUIET_CSS = '<style>[data-testid="stStatusWidget"] { visibility: hidden; }</styl
 # card they are in so that no line wraps. Streamlit's st.text uses the body font since 1.4x.
 TEXT_BAR_EM = 0.75  # their font size, in rem
 LAYOUT_CSS = ("<style>[class*='st-key-text-card-'] [data-testid='stText'] "
-              f"{{ font-family: 'Source Code Pro', monospace; font-size: {TEXT_BAR_EM}rem; line-height: 1.4; }}</style>")
+              f"{{ font-size: {TEXT_BAR_EM}rem; line-height: 1.4; }} "
+              "[class*='st-key-text-card-'] [data-testid='stText'] * "
+              "{ font-family: 'Source Code Pro', monospace; font-size: inherit; white-space: pre; }</style>")
 
 
 def presenting():

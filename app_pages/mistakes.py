@@ -78,12 +78,11 @@ def cached_attention(ref, model_file, modified, source):
 
 
 def choose_models_form():
-    """The model and the labelled test set; (ref, source), ref None when there is no model."""
-    left, right = st.columns(2)
-    with left:
-        ref = model_picker(key="mistakes_model")
-    with right:
-        source = data_source_picker(key="mistakes_data", label="Labelled test set")
+    """The model and the labelled test set; (ref, source), ref None when there is no model.
+
+    One under the other: a run's name or a folder's path, half a 1024-px page wide, was cut."""
+    ref = model_picker(key="mistakes_model")
+    source = data_source_picker(key="mistakes_data", label="Labelled test set")
     return ref, source
 
 
@@ -193,7 +192,7 @@ def gallery(dataset, probabilities, cell, ref, crowd, *, crowd_rows):
             with st.container(width=width, gap="small", key=f"text-card-{n}"):
                 # the file's name only: the heading above already says which cell these faces are in
                 st.image(picture, width="stretch", caption=face_name(dataset.names[i]))
-                st.text(lines[n], wrap=False)
+                st.text(lines[n])
 
 
 def summary(result, ref, model_key, source):

@@ -1,6 +1,7 @@
 """Train & compare: start a run, watch it live, compare finished runs."""
 
 import dataclasses
+from pathlib import Path
 import time
 
 import streamlit as st
@@ -137,10 +138,12 @@ def live_view():
         return
     current = watched_run(infos)
     paths = [str(i.path) for i in infos]
-    names = {str(i.path): i.name for i in infos}  # labels must not change while a run runs
+    # The box shows the folder (short, unique, fixed while a run runs); the full name follows as a
+    # caption, which wraps: at 1024 px a 60-character name does not fit a select box.
     st.session_state[WATCH_KEY] = str(current.path)
-    choice = st.selectbox("Run", paths, format_func=names.get, key=WATCH_KEY)
+    choice = st.selectbox("Run", paths, format_func=lambda path: Path(path).name, key=WATCH_KEY)
     info = runs.load_run(choice)
+    st.caption(plain(info.name))
     status = info.status
     stopping = info.state == runs.RUNNING and runs.stop_requested(info.path)
     shown = runs.progress(status, stopping=stopping)

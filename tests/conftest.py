@@ -65,7 +65,7 @@ TINY_MODEL = "tiny_cnn"
 
 def build_tiny_cnn(**options):
     """A test-only network: three 3x3 convolutions (16, 32, 64 filters) with batch norm, global
-    pooling and the softmax, about 25,000 parameters. It learns the synthetic faces in seconds
+    pooling and the softmax, 24,199 parameters. It learns the synthetic faces in seconds
     where the study's CNNs take minutes, and keeps what the library relies on: 48x48x1 input,
     7 float32 probabilities, the model named after its registry entry, a `last_conv` layer at
     12x12 for Grad-CAM."""

@@ -117,8 +117,9 @@ def test_start_a_run_and_watch_the_curves(app_url, shots, tmp_path):
         page.get_by_role("link", name="Train & compare").click()
         page.get_by_role("button", name="Start training").click(timeout=60_000)
         started = time.time()
-        # the curves are drawn once the first batch-level metrics row exists
-        page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=180_000)
+        # the curves are drawn once the first batch-level metrics row exists: a trace with points
+        # is visible (the page's other traces, empty until an epoch ends, are in the DOM but hidden)
+        page.locator(".js-plotly-plot .scatterlayer .trace").filter(visible=True).first.wait_for(timeout=180_000)
         first_point_s = time.time() - started
         page.screenshot(path=str(shots / "train_live.png"), full_page=True)
         print(f"first plotted point {first_point_s:.0f}s after Start")
@@ -137,7 +138,7 @@ def test_five_stop_clicks_out_of_five_stop_their_run(app_url, shots, tmp_path):
         browser = _launch(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{app_url}/train", wait_until="networkidle")
-        page.get_by_label("Epochs").fill("300")
+        page.get_by_role("spinbutton", name="Epochs").fill("300")  # the box, not its help button
         stopped = 0
         for attempt in range(5):
             page.get_by_role("button", name="Start training").click(timeout=60_000)
@@ -290,111 +291,10 @@ def test_live_video_draws_boxes_and_the_strip_chart_moves(app_url, shots, tmp_pa
 #   overflow), past its column or past the window;
 # - a word broken over two lines ("Patienc" / "e");
 # - a line of st.text (fixed lines, such as the probabilities under a face) wrapped onto two;
-# - in a Plotly chart, text outside the chart or its legend, or an axis title under the legend.
-LAYOUT_PROBLEMS_JS = r"""() => {
-    const problems = [], EPS = 1, width = document.documentElement.clientWidth;
-    const FRAMES = '[data-testid="stColumn"], [data-testid="stMainBlockContainer"], [data-testid="stSidebarContent"]';
-    const REPLACED = new Set(['IMG', 'VIDEO', 'CANVAS', 'IFRAME', 'svg']);
-    const style = new Map(), css = e => style.get(e) || (style.set(e, getComputedStyle(e)), style.get(e));
-    const styled = e => {  // not hidden by a style of its own or of an ancestor
-        for (let a = e; a; a = a.parentElement) {
-            const s = css(a);
-            if (s.display === 'none' || s.visibility === 'hidden' || s.opacity === '0') return false;
-        }
-        return true;
-    };
-    const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && styled(e); };
-    const describe = (e, text) => {
-        const element = e.nodeType === 3 ? e.parentElement : e, owner = element.closest('[data-testid]');
-        text = (text || e.textContent || element.getAttribute('alt') || element.getAttribute('aria-label') || '')
-            .trim().replace(/\s+/g, ' ').slice(0, 60);
-        return `${owner ? owner.dataset.testid : ''} <${element.tagName.toLowerCase()}> "${text}"`;
-    };
-    const outside = (r, f) => r.left < f.left - EPS || r.right > f.right + EPS;
-    const union = rects => rects.reduce((u, r) => ({left: Math.min(u.left, r.left), right: Math.max(u.right, r.right),
-        top: Math.min(u.top, r.top), bottom: Math.max(u.bottom, r.bottom)}),
-        {left: Infinity, right: -Infinity, top: Infinity, bottom: -Infinity});
-    const lines = rects => new Set(rects.map(r => Math.round(r.top / 3))).size;  // rows of text, a few px apart
-    const sidebar = document.querySelector('[data-testid="stSidebar"]');
-    const roots = [document.querySelector('[data-testid="stMain"]')];
-    if (sidebar && sidebar.getBoundingClientRect().right > 1) roots.push(sidebar);  // open, not folded away
-    const window_ = {left: 0, right: width};
-    if (document.documentElement.scrollWidth > width + EPS) problems.push(`the page scrolls sideways (${document.documentElement.scrollWidth} px in ${width})`);
-
-    // boxes: each against its column and the window, unless a box between them clips it (then that box is checked)
-    for (const root of roots) for (const e of root.querySelectorAll('*')) {
-        if (e.closest('svg') && e.tagName !== 'svg' || !shown(e)) continue;
-        const frame = e.parentElement && e.parentElement.closest(FRAMES);
-        let clipped = false;
-        for (let a = e.parentElement; a && a !== frame && !clipped; a = a.parentElement) {
-            const overflow = css(a).overflowX;
-            clipped = REPLACED.has(e.tagName) ? overflow === 'auto' || overflow === 'scroll' : overflow !== 'visible';
-        }
-        if (clipped) continue;
-        const r = e.getBoundingClientRect();
-        if (outside(r, window_)) problems.push(`past the window: ${describe(e)} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
-        else if (frame && outside(r, frame.getBoundingClientRect())) {
-            const f = frame.getBoundingClientRect();
-            problems.push(`past its column: ${describe(e)} [${Math.round(r.left)}, ${Math.round(r.right)}] in [${Math.round(f.left)}, ${Math.round(f.right)}]`);
-        }
-    }
-    // text: cut by a clipping ancestor, its column or the window; words broken; st.text lines wrapped
-    for (const root of roots) {
-        const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-            const parent = node.parentElement;
-            // (its parent's own box may be empty: `display: contents`)
-            if (!node.data.trim() || parent.closest('svg, script, style, noscript, [data-testid="stIconMaterial"]') || !styled(parent)) continue;
-            const range = document.createRange();
-            range.selectNodeContents(node);
-            const rects = [...range.getClientRects()].filter(r => r.width > 0);
-            if (!rects.length) continue;
-            const box = union(rects);
-            for (let a = parent; a && a !== root.parentElement; a = a.parentElement) {
-                const s = css(a), r = a.getBoundingClientRect();
-                const cutX = s.overflowX !== 'visible' && outside(box, r);
-                const cutY = (s.overflowY === 'hidden' || s.overflowY === 'clip') && (box.top < r.top - EPS || box.bottom > r.bottom + EPS);
-                if ((cutX || cutY) && (r.width <= 1 || r.height <= 1)) break;  // for screen readers only, never shown
-                if (cutX || cutY) { problems.push(`text cut: ${describe(node)}`); break; }
-                if (a.matches(FRAMES) && outside(box, r)) { problems.push(`text past its column: ${describe(node)}`); break; }
-            }
-            if (outside(box, window_)) problems.push(`text past the window: ${describe(node)}`);
-            for (const word of node.data.matchAll(/[^\s\/\-\u2013\u2014]{2,}/g)) {
-                range.setStart(node, word.index);
-                range.setEnd(node, word.index + word[0].length);
-                if (lines([...range.getClientRects()].filter(r => r.width > 0)) > 1) problems.push(`word broken: ${describe(node, word[0])}`);
-            }
-            if (parent.closest('[data-testid="stText"]') && lines(rects) > node.data.trim().split('\n').length)
-                problems.push(`st.text line wrapped: ${describe(node)}`);
-        }
-    }
-    // a widget's value cut (a select box shows its choice in an input)
-    for (const root of roots) for (const e of root.querySelectorAll('input[type="text"], input:not([type]), input[type="number"], textarea'))
-        if (shown(e) && e.scrollWidth > e.clientWidth + EPS) problems.push(`value cut: ${describe(e, e.value)}`);
-    // Plotly: text inside the chart and inside the clip path it is drawn in; titles off the legend
-    for (const plot of document.querySelectorAll('.js-plotly-plot')) {
-        if (!shown(plot)) continue;
-        const chart = plot.querySelector('.main-svg').getBoundingClientRect();
-        const legend = plot.querySelector('.legend .bg');
-        const legendBox = legend && legend.getBoundingClientRect();
-        for (const text of plot.querySelectorAll('text')) {
-            if (!text.textContent.trim() || !shown(text)) continue;
-            const r = text.getBoundingClientRect();
-            if (outside(r, chart) || r.top < chart.top - EPS || r.bottom > chart.bottom + EPS) { problems.push(`chart text cut by the chart's edge: ${describe(text)}`); continue; }
-            const holder = text.parentElement.closest('[clip-path]');
-            const clip = holder && document.getElementById(holder.getAttribute('clip-path').replace(/^url\(["']?#|["']?\)$/g, ''));
-            const shape = clip && clip.querySelector('rect');
-            if (shape) {
-                const m = holder.getScreenCTM(), b = shape.getBBox();
-                const p = new DOMPoint(b.x, b.y).matrixTransform(m), q = new DOMPoint(b.x + b.width, b.y + b.height).matrixTransform(m);
-                if (outside(r, {left: p.x, right: q.x})) problems.push(`chart text clipped: ${describe(text)}`);
-            }
-            if (legendBox && text.closest('.g-xtitle, .g-ytitle, .g-gtitle') && !(r.right <= legendBox.left || r.left >= legendBox.right || r.bottom <= legendBox.top || r.top >= legendBox.bottom))
-                problems.push(`axis title under the legend: ${describe(text)}`);
-        }
-    }
-    return problems;
-}"""
+# - a widget's value cut (a select box's choice, a number);
+# - in a Plotly chart, text outside the chart or its legend, or an axis title under the legend;
+# - the page scrolling sideways.
+LAYOUT_PROBLEMS_JS = (ROOT / "tests" / "layout_problems.js").read_text()
 
 
 # Every page the app lists, with a text that shows once it has drawn.
@@ -422,9 +322,15 @@ def _large_photo(folder):
     return folder / "wide.png"
 
 
-def _open_everything(page, name, photo):
-    """What a first visit leaves closed: a photo on Live (with its faces, or classified whole
-    when none is found), and the "How Grad-CAM works" explainer beside the first heatmaps."""
+def _open_everything(page, name, photo, run_name):
+    """What a first visit leaves closed or empty: on Mistakes the run's model (whose neutral/sad
+    cell has faces, and so a gallery), a photo on Live (with its faces, or classified whole when
+    none is found), and the "How Grad-CAM works" explainer beside the first heatmaps."""
+    if name == "mistakes":
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option").filter(has_text=run_name).click()
+        page.get_by_text("Heatmap opacity").wait_for(timeout=180_000)
+        _wait_until_idle(page)
     if name == "live":
         page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(photo))
         drawn, whole = page.get_by_text("face(s)").first, page.get_by_text("Classify the whole image as one face")
@@ -433,8 +339,7 @@ def _open_everything(page, name, photo):
             whole.click()
         drawn.wait_for(timeout=180_000)
     if name in ("mistakes", "live"):
-        explainer = page.get_by_text("How Grad-CAM works")
-        explainer.click(timeout=60_000)
+        page.get_by_text("How Grad-CAM works").click(timeout=60_000)
         page.get_by_text("gradients of that score with respect to the maps").wait_for(timeout=30_000)
     _wait_until_idle(page)
 
@@ -458,8 +363,9 @@ def _matrix_fits_one_screen(page):
     matrix.scroll_into_view_if_needed()
     box = matrix.bounding_box()
     header = page.locator("[data-testid='stHeader']").bounding_box()
-    numbers = matrix.locator(".scatterlayer .textpoint text").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
-    body = page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('[data-testid=\"stMain\"] p')).fontSize)")
+    font_px = "e => parseFloat(getComputedStyle(e).fontSize)"
+    numbers = matrix.locator(".scatterlayer .textpoint text").first.evaluate(font_px)
+    body = page.locator("html").evaluate(font_px)  # 1rem: the page's body text
     assert box["height"] <= page.viewport_size["height"] - header["height"], (box, header)
     assert numbers >= body, (numbers, body)
 
@@ -472,7 +378,10 @@ def test_every_page_fits_1024x768_no_box_past_its_column_and_no_text_cut(app_url
     folded away by presentation mode) and at 1600x900: no box reaches past its column or the
     window, no text is cut or broken mid-word, measured in the page (LAYOUT_PROBLEMS_JS).
     Screenshots of every page go to $EMOTION_SCREENSHOTS for a person to look at."""
+    from emotion_core import runs
+
     shutil.copytree(trained_synthetic_run, tmp_path / "runs" / trained_synthetic_run.name)  # curves on Train
+    run_name = runs.load_run(trained_synthetic_run).name
     photo = _large_photo(tmp_path)
     mode = "presentation" if presentation else "normal"
     problems = {}
@@ -484,7 +393,7 @@ def test_every_page_fits_1024x768_no_box_past_its_column_and_no_text_cut(app_url
             page.get_by_text(ready).first.wait_for(timeout=180_000)
             _wait_until_idle(page)
             assert page.locator("[data-testid='stException']").count() == 0, name
-            _open_everything(page, name, photo)
+            _open_everything(page, name, photo, run_name)
             page.wait_for_function(SIDEBAR_FOLDED_JS if presentation else SIDEBAR_OPEN_JS, timeout=30_000)
             if presentation and name == "mistakes":
                 _matrix_fits_one_screen(page)
@@ -492,7 +401,7 @@ def test_every_page_fits_1024x768_no_box_past_its_column_and_no_text_cut(app_url
                 page.set_viewport_size({"width": width, "height": height})
                 _wait_until_settled(page, PAGE_PARTS)
                 problems[f"{name} {width}x{height}"] = page.evaluate(LAYOUT_PROBLEMS_JS)
-                _whole_page_screenshot(page, shots / f"{name}_{width}x{height}_{mode}.png")
+                _whole_page_screenshot(page, shots / f"fit_{name}_{width}x{height}_{mode}.png")
             page.set_viewport_size({"width": 1024, "height": 768})
         browser.close()
     assert {where: found for where, found in problems.items() if found} == {}

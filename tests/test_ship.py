@@ -11,12 +11,21 @@ from emotion_core.errors import RunError
 from emotion_core.models.io import load_model
 from emotion_core.ship import ship
 from emotion_core.training.loop import train
+from conftest import TINY_MODEL
 
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280)
+    """A finished run of the tests' tiny network (conftest): what ship writes does not depend on the architecture."""
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280)
     return config, train(config, root=tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture(scope="module")
+def study_sized_run(tmp_path_factory):
+    """A finished run of a real CNN, whose weights (not the file's fixed parts) make up its size."""
+    return train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280),
+                 root=tmp_path_factory.mktemp("runs"))
 
 
 def test_ship_copies_a_small_inference_model_and_writes_a_card(tmp_path, finished_run):
@@ -29,8 +38,8 @@ def test_ship_copies_a_small_inference_model_and_writes_a_card(tmp_path, finishe
 
 
 def test_a_model_too_large_as_float32_is_shipped_with_float16_weights_and_the_card_says_so(
-        tmp_path, finished_run, monkeypatch):
-    _, run_dir = finished_run
+        tmp_path, study_sized_run, monkeypatch):
+    run_dir = study_sized_run
     float32_size = ship(run_dir, assets=tmp_path / "float32").stat().st_size
     assert "the shipped copy is float32" in (tmp_path / "float32" / "MODEL_CARD.md").read_text()
     monkeypatch.setattr("emotion_core.ship.MAX_BYTES", int(0.75 * float32_size))
@@ -65,7 +74,7 @@ def test_a_run_started_from_the_shipped_model_keeps_that_models_recipe(tmp_path,
     _, first_run = finished_run
     first = ship(first_run, assets=tmp_path / "first")
     monkeypatch.setenv("EMOTION_DEFAULT_MODEL", str(first))
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from="default",
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280, init_from="default",
                          learning_rate=5e-4)
     second_run = train(config, root=tmp_path / "runs")
     (tmp_path / "first" / "MODEL_CARD.md").write_text("a later ship replaced this card: the card is never read back")
@@ -80,9 +89,9 @@ def test_a_chain_started_from_the_shipped_file_by_its_path_names_it_default_not_
         tmp_path, finished_run):
     _, first_run = finished_run
     first = ship(first_run, assets=tmp_path / "first")
-    second = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(first)),
+    second = train(TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280, init_from=str(first)),
                    root=tmp_path / "runs")
-    third = train(TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=280, init_from=str(second)),
+    third = train(TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=280, init_from=str(second)),
                   root=tmp_path / "runs")
     ship(third, assets=tmp_path / "third")
     commands = re.search(r"Reproduce:\n```\n(.*?)\n```", (tmp_path / "third" / "MODEL_CARD.md").read_text(), re.S)
@@ -113,8 +122,6 @@ def test_a_ship_killed_before_its_model_was_replaced_leaves_no_record_claiming_t
 
 def test_a_step_stopped_before_its_last_epoch_is_marked_in_the_reproduce_commands(tmp_path):
     """A cosine cycle stopped early cannot be rebuilt from its command alone: the card must say where it stopped."""
-    from conftest import TINY_MODEL  # the card's commands are the subject, not the architecture: the tests' tiny one
-
     first = train(TrainConfig(data="synthetic", model=TINY_MODEL, epochs=3, limit=280), root=tmp_path / "runs")
     status = {key: value for key, value in runs.read_status(first).items() if key != "state"}
     runs.write_status(first, runs.STOPPED, **{**status, "epochs_done": 2})  # as if stopped in its last epoch
@@ -131,9 +138,9 @@ def test_starting_weights_of_another_architecture_are_refused_before_a_run_folde
     from emotion_core.errors import ConfigError
     from emotion_core.training.loop import check_model
 
-    _, cnn_3blocks_run = finished_run
-    with pytest.raises(ConfigError, match="holds a cnn_3blocks model, whose weights do not fit --model seed_cnn"):
-        check_model(TrainConfig(model="seed_cnn", init_from=str(cnn_3blocks_run)))
+    _, tiny_run = finished_run
+    with pytest.raises(ConfigError, match=f"holds a {TINY_MODEL} model, whose weights do not fit --model seed_cnn"):
+        check_model(TrainConfig(model="seed_cnn", init_from=str(tiny_run)))
 
 
 def test_the_card_states_the_blend_of_label_and_crowd_votes(tmp_path, finished_run):

@@ -102,7 +102,7 @@ def test_a_weights_file_already_in_the_keras_cache_is_used_with_no_network(monke
 def test_random_init_fallback_trains_through_the_cli(capsys, tmp_path, kaggle_root):
     from emotion_core.cli import main
 
-    # reported on the 7 test faces of the tiny Kaggle folder: VGG16 on 700 synthetic ones took longer than training
+    # reported on the 7 test faces of the tiny Kaggle folder, not VGG16 over 700 synthetic ones: the CLI path is the subject
     code = main(["train", "--data", "synthetic", "--model", "vgg16", "--mode", "finetune", "--unfreeze", "3",
                  "--weights", "none", "--epochs", "1", "--limit", "140", "--test-data", str(kaggle_root),
                  "--runs-dir", str(tmp_path)])
