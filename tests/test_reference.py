@@ -120,7 +120,7 @@ def test_train_and_compare_shows_the_study_comparison_at_one_click(shipped):
 def test_the_mistakes_page_offers_the_reference_runs(shipped):
     from app_pages._shared import model_choices
 
-    labels = [label for label, ref in model_choices() if ref == str(shipped / "cnn_3blocks-none")]
+    labels = [label for label, ref, _ in model_choices() if ref == str(shipped / "cnn_3blocks-none")]
     assert labels and labels[0].startswith("Reference: Exp. 1 cnn_3blocks")
 
 
