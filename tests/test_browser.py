@@ -147,8 +147,9 @@ def test_five_stop_clicks_out_of_five_stop_their_run(app_url, shots, tmp_path):
             if attempt:  # another run to switch to exists from the second attempt on
                 newest, older = runs.list_runs(runs_dir)[:2]
                 for run in (older, newest):
+                    _wait_until_idle(page)  # choose while no 2-s poll is redrawing the box
                     page.get_by_role("combobox", name="Run").click()
-                    page.get_by_role("option", name=run.name, exact=True).click()
+                    page.get_by_role("option", name=run.path.name, exact=True).click()  # the box shows folders
                     # the chosen run is on show once the progress bar carries its state
                     progress = page.locator("[data-testid='stProgress']")
                     shown = progress.filter(has_text="stopped:") if run is older else progress.filter(has_not_text="stopped:")
