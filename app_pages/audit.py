@@ -11,7 +11,7 @@ from emotion_core.audit.folds import audit_with_folds
 from emotion_core.config import PRESETS
 from emotion_core.audit.model import audit_with_model
 from emotion_core.audit.retrain import without_flagged
-from emotion_core.data.crowd import votes_or_warning
+from emotion_core.data.crowd import votes_or_warning, votes_stamp
 from emotion_core.explain import colour_scale
 from emotion_core.labels import EMOTIONS
 from emotion_core.mistakes import face_name, gallery_pictures, page_count, page_of
@@ -44,9 +44,10 @@ def cached_audit(ref, model_file, modified, source, split):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_crowd(source, split):
+def cached_crowd(source, split, stamp):
     """The crowd's votes for the audited faces (none for synthetic faces or a CSV), and why there
-    are none when the votes file cannot be read."""
+    are none when the votes file cannot be read. `stamp` (votes_stamp()) is only
+    the cache key: a changed votes file is read again."""
     return votes_or_warning(cached_data(source, split).names)
 
 
@@ -268,7 +269,7 @@ try:
                                    tuple(runs.model_path(runs.runs_root() / n).stat().st_mtime for n in names))
         st.caption(f"Out of fold: {k} models, each trained without the faces it judged. Grad-CAM and the map use "
                    "fold 1's model.")
-    dataset, (crowd, votes_problem) = cached_data(source, split), cached_crowd(source, split)
+    dataset, (crowd, votes_problem) = cached_data(source, split), cached_crowd(source, split, votes_stamp())
     if votes_problem:
         st.warning(plain(f"The crowd's votes cannot be shown: {votes_problem}"))
 except EmotionCoreError as error:  # the one family users cause; anything else is a bug and surfaces

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from emotion_core.errors import EmotionCoreError
-from emotion_core.data.crowd import votes_or_warning
+from emotion_core.data.crowd import votes_or_warning, votes_stamp
 from emotion_core.evaluation import crowd_report
 from emotion_core.explain import colour_scale
 from emotion_core.labels import EMOTIONS
@@ -60,9 +60,10 @@ def cached_predictions(ref, model_file, modified, source):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def cached_crowd(source):
+def cached_crowd(source, stamp):
     """The crowd's votes for the test faces of `source` (none for synthetic faces or a CSV), and
-    why there are none when the votes file cannot be read."""
+    why there are none when the votes file cannot be read. `stamp` (votes_stamp()) is only
+    the cache key: a changed votes file is read again."""
     return votes_or_warning(cached_data(source, "test").names)
 
 
@@ -234,7 +235,7 @@ saved_on = saved_test_source(ref) if predicted_here and ref != DEFAULT else None
 if saved_on:
     st.caption(f"Predicted here: this run saved its predictions for `{saved_on}`, not for this set.")
 result = report_for(dataset.labels, probabilities)
-crowd, crowd_problem = cached_crowd(source)
+crowd, crowd_problem = cached_crowd(source, votes_stamp())
 if crowd_problem:
     st.warning(plain(f"Shown without the crowd's votes: {crowd_problem}"))
 crowd_rows, versus_crowd = False, None

@@ -151,10 +151,15 @@ def test_the_mistakes_page_shows_no_votes_and_a_warning_when_the_votes_are_damag
     from streamlit.testing.v1 import AppTest
 
     votes = tmp_path / "votes.csv"
-    votes.write_text("\n".join([VOTES_HEADER, "x.jpg,PublicTest,1e20,0,0,0,0,0,0,0,0,0"]) + "\n")
     monkeypatch.setenv("EMOTION_VOTES_FILE", str(votes))
     monkeypatch.delenv("EMOTION_DATA_DIR", raising=False)
     monkeypatch.chdir(tmp_path)  # no ./data/fer2013: the page starts on synthetic faces and the shipped model
+    # first a sound votes file, read and cached by the page (as any earlier visitor would) ...
+    votes.write_text("\n".join([VOTES_HEADER, "x.jpg,PublicTest,1,0,0,0,0,0,0,0,0,9"]) + "\n")
+    app = AppTest.from_file(str(ROOT / "app_pages" / "mistakes.py"), default_timeout=180).run()
+    assert not app.exception and not app.warning, [w.value for w in app.warning]
+    # ... then the same file damaged: the page must read it again, not show the cached answer
+    votes.write_text("\n".join([VOTES_HEADER, "x.jpg,PublicTest,1e20,0,0,0,0,0,0,0,0,0"]) + "\n")
     app = AppTest.from_file(str(ROOT / "app_pages" / "mistakes.py"), default_timeout=180).run()
     assert not app.exception, [e.message for e in app.exception]
     warnings = [w.value for w in app.warning]

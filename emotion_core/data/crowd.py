@@ -111,6 +111,20 @@ def load_votes(path=None):
     return _read_votes(str(path), path.stat().st_mtime)
 
 
+def votes_stamp():
+    """(path, modification time, size) of the votes file in use, or (path, None, None) when absent.
+
+    For caches keyed on strings (a page's st.cache_data): a replaced or repaired votes file, or
+    another EMOTION_VOTES_FILE, then gets a new key instead of yesterday's answer.
+    """
+    path = Path(votes_file())
+    try:
+        stat = path.stat()
+    except OSError:
+        return str(path), None, None
+    return str(path), stat.st_mtime_ns, stat.st_size
+
+
 def votes_for(names, votes=None):
     """The crowd votes of a dataset's faces, joined by file name.
 
