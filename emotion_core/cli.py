@@ -145,6 +145,7 @@ def _audit_parser(sub):
     audit.add_argument("--split", default="train", choices=["train", "test"],
                        help="with --model: the split of a train/ + test/ root to audit (--folds audits train)")
     audit.add_argument("--preset", default="fast", choices=sorted(PRESETS), help="with --folds: the folds' recipe")
+    audit.add_argument("--epochs", type=int, help="with --folds: epochs per fold (default: the preset's)")
     audit.add_argument("--seed", type=int, default=0, help="with --folds: the folds' split and training seed")
     audit.add_argument("--runs-dir", help="with --folds: runs root for the fold runs (default: $EMOTION_RUNS_DIR or ./runs)")
     audit.add_argument("--top", type=int, default=20, help="without --json: flagged faces to list")
@@ -465,13 +466,22 @@ def cmd_audit(args):
     else:
         import contextlib
 
-        config = PRESETS[args.preset]
+        config = fold_recipe(args.preset, args.epochs)
         say = (lambda fold, k, message: print(message, file=sys.stderr, flush=True))
         with contextlib.redirect_stdout(sys.stderr):  # the folds' epoch lines: stdout is for the result
-            result = audit_with_folds(args.data, args.folds, preset=args.preset, seed=args.seed, root=args.runs_dir,
-                                      progress=say, callbacks_for=lambda fold, k: [ProgressBar(config.epochs)])
+            result = audit_with_folds(args.data, args.folds, preset=args.preset, config=config, seed=args.seed,
+                                      root=args.runs_dir, progress=say,
+                                      callbacks_for=lambda fold, k: [ProgressBar(config.epochs)])
     print(json.dumps(result.to_dict()) if args.json else format_audit(result.to_dict(), top=args.top))
     return 0
+
+
+def fold_recipe(preset, epochs=None):
+    """The folds' TrainConfig: the preset, shortened to `epochs` (no early stop before them) when given."""
+    config = PRESETS[preset]
+    if epochs is None:
+        return config
+    return config_from_flags({"epochs": epochs, "patience": min(config.patience, epochs)}, preset=preset).validate()
 
 
 def format_audit(result, *, top=20):

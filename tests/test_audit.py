@@ -272,6 +272,17 @@ def _no_training(*args, **kwargs):
     raise AssertionError("a finished fold was trained again")
 
 
+def test_the_folds_can_be_shortened_to_an_epoch_budget_and_a_bad_one_is_named(capsys):
+    from emotion_core.cli import fold_recipe
+
+    short = fold_recipe("fast", 8)
+    assert (short.epochs, short.patience) == (8, 8)  # no early stop before the budget
+    assert dataclasses.replace(short, epochs=PRESETS["fast"].epochs, patience=PRESETS["fast"].patience) == PRESETS["fast"]
+    assert fold_recipe("fast") == PRESETS["fast"]
+    assert main(["audit", "--data", "synthetic", "--folds", "2", "--epochs", "0"]) != 0
+    assert "epochs" in capsys.readouterr().err
+
+
 def test_folds_out_of_range_are_refused(voted_kaggle_root, tmp_path):
     with pytest.raises(AuditError, match="from 2 to"):
         audit_with_folds(voted_kaggle_root, 1, config=TINY, root=tmp_path / "runs")

@@ -57,16 +57,20 @@ def _start_cli_training(runs_dir, epochs=100):
     # 14 batches, so the process is in its second epoch within seconds of starting.
     cmd = [sys.executable, "-m", "emotion_core", "train", "--data", "synthetic", "--model", "cnn_3blocks",
            "--epochs", str(epochs), "--limit", "140", "--batch-size", "8", "--runs-dir", str(runs_dir)]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(Path(runs_dir) / "train.log", "wb") as log:  # read back by _wait_for when the wait fails
+        return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
 
 
-def _wait_for(predicate, timeout=90):
+def _wait_for(predicate, process, timeout=180):
+    """Until `predicate()` holds; fails with the training's own output if it ends or the time is up."""
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while time.time() < deadline and process.poll() is None:
         if predicate():
-            return True
+            return
         time.sleep(0.2)
-    return False
+    log = Path(process.args[process.args.index("--runs-dir") + 1]) / "train.log"
+    pytest.fail(f"the training (exit code {process.poll()}) never got there; its output ends:\n"
+                f"{log.read_text(errors='replace')[-3000:]}")
 
 
 def _in_second_epoch(status):
@@ -82,7 +86,7 @@ def test_a_run_killed_mid_epoch_leaves_a_readable_folder(tmp_path):
     process = _start_cli_training(tmp_path)
     try:
         # wait until an epoch has finished and the next one is under way
-        assert _wait_for(lambda: _first_run(tmp_path) and _in_second_epoch(runs.read_status(_first_run(tmp_path))))
+        _wait_for(lambda: _first_run(tmp_path) and _in_second_epoch(runs.read_status(_first_run(tmp_path))), process)
     finally:
         process.kill()
         process.wait()
@@ -96,7 +100,7 @@ def test_a_run_killed_mid_epoch_leaves_a_readable_folder(tmp_path):
 @pytest.mark.skipif(os.name == "nt", reason="POSIX signals")
 def test_sigterm_stops_the_run_gracefully(tmp_path):
     process = _start_cli_training(tmp_path)
-    assert _wait_for(lambda: _first_run(tmp_path) and runs.read_status(_first_run(tmp_path)).get("batch", 0) > 0)
+    _wait_for(lambda: _first_run(tmp_path) and runs.read_status(_first_run(tmp_path)).get("batch", 0) > 0, process)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=60) == 0
     assert runs.read_status(_first_run(tmp_path))["state"] == runs.STOPPED

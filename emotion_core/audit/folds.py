@@ -147,4 +147,5 @@ def audit_with_folds(source, k, *, preset="fast", config=None, seed=0, root=None
     return audit(dataset.names, dataset.labels, probabilities, crowd=votes_for(dataset.names),
                  source={"data": str(source), "split": "train", "folds": k,
                          "preset": preset if config is None else "custom", "seed": seed,
+                         "epochs": (config or PRESETS[preset]).epochs,
                          "runs": [str(r) for r in run_dirs]})
