@@ -4,6 +4,7 @@ import streamlit as st
 
 from emotion_core import runs, settings
 from emotion_core.compare import describe_test_set
+from emotion_core.config import SYNTHETIC
 from emotion_core.data import load_data
 from emotion_core.data.discovery import find_sources
 from emotion_core.reference import reference_runs
@@ -43,7 +44,10 @@ def data_source_picker(key="data_source", label="Data"):
     options = find_sources(data_folder())
     labels = [name for name, _ in options]
     choice = st.selectbox(label, labels, key=key)
-    return dict(options)[choice]
+    source = dict(options)[choice]
+    if source != SYNTHETIC:
+        st.caption(source)  # the whole path, where it can wrap
+    return source
 
 
 def model_choices():

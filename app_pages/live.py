@@ -3,13 +3,11 @@
 Uploaded and webcam images are decoded in memory only: never written to disk or logged.
 """
 
-import json
-import os
-
 import streamlit_webrtc  # noqa: F401  (before TensorFlow: see app.py)
 import streamlit as st
 
-from emotion_core.errors import EmotionCoreError
+from emotion_core import settings
+from emotion_core.errors import ConfigError, EmotionCoreError
 from emotion_core.explain import overlay
 from emotion_core.photos.analyse import analyse_photo
 from emotion_core.photos.annotate import annotate
@@ -88,13 +86,12 @@ def show_photo(index, name, data, explainer, *, show_heatmaps, tta, min_face, ex
 
 def ice_servers():
     """WebRTC's ICE servers: none by default, which is all that localhost and a school network
-    where browser and server see each other need; EMOTION_ICE_SERVERS (JSON, e.g.
-    '[{"urls": ["stun:stun.example.org:3478"]}]') adds STUN/TURN for anything farther."""
+    where browser and server see each other need; the EMOTION_ICE_SERVERS setting adds STUN/TURN
+    for anything farther. A bad setting is reported once at start (app.py) and ignored here."""
     try:
-        servers = json.loads(os.environ.get("EMOTION_ICE_SERVERS", "[]"))
-    except ValueError:
-        servers = []
-    return {"iceServers": servers if isinstance(servers, list) else []}
+        return {"iceServers": settings.ice_servers()}
+    except ConfigError:
+        return {"iceServers": []}
 
 
 def video_panel(explainer, *, show_heatmaps):

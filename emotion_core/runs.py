@@ -9,8 +9,8 @@ Reading never raises for a damaged folder: whatever cannot be read is reported i
 `RunInfo.damaged`, so one broken folder cannot take a page or the `runs` command down.
 """
 
-import functools
 import contextlib
+import functools
 import fcntl
 import json
 import math
@@ -118,6 +118,20 @@ def write_status(run_dir, state, **fields):
     status = {"state": state, "pid": os.getpid(), "host": socket.gethostname(), "heartbeat": time.time()}
     status.update(fields)
     write_json_atomic(Path(run_dir) / STATUS, status)
+
+
+def write_last_status(run_dir, state, **fields):
+    """`write_status` for a run's last word, which must land even on a full disk: when the temp
+    file cannot be written, status.json is overwritten in place, in the blocks it already has,
+    with the state and the start of the error (a run that said nothing would read as "lost")."""
+    try:
+        write_status(run_dir, state, **fields)
+    except OSError:
+        short = {"state": state, "pid": os.getpid(), "heartbeat": time.time(),
+                 "error": str(fields.get("error", ""))[:300]}
+        with contextlib.suppress(OSError), open(Path(run_dir) / STATUS, "r+") as file:
+            file.write(json.dumps(short))
+            file.truncate()
 
 
 def read_status(run_dir):

@@ -2,12 +2,14 @@
 a model card whose every figure is read from the run folder (config, status, metrics,
 evaluation).
 
-The new default is built and checked beside the old one and only then swapped in, so a
-refused ship leaves the shipped model byte for byte as it was. The provenance record names
-the model's SHA-256 and the model file is replaced last, so a ship killed between its
-renames leaves the old model with a record that does not describe it (and is ignored), never
-a record claiming a model it does not describe. Nothing here is read back: the card is for
-people, the provenance record for training (models/provenance.py).
+The three files are switched as one step. They are written as candidates beside the old ones;
+then a small journal naming the renames is written atomically (the moment the ship happens);
+then the renames run and the journal goes. A ship killed before the journal leaves the old
+files byte for byte (its candidates are removed by the next ship); one killed after it is
+finished by the next ship before anything else, so model, card and record never stay mixed.
+The provenance record also names its model's SHA-256, so even mid-switch it is never believed
+beside another model. Nothing here is read back: the card is for people, the provenance record
+for training (models/provenance.py).
 """
 
 import dataclasses
@@ -26,6 +28,8 @@ from emotion_core.models.dtypes import as_float16
 
 MAX_BYTES = 8 * 1024 * 1024  # the shipped model must stay small enough to live in the repository
 CARD_FILE = "MODEL_CARD.md"
+CANDIDATE = ".candidate-"  # a staged file of a ship not yet switched in
+JOURNAL = ".ship-journal.json"  # written once every candidate is whole: from then on the ship is done
 OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "SGD with Nesterov momentum 0.9"}
 LABEL_DESCRIPTIONS = {
     "fer": "FER2013's",
@@ -140,23 +144,40 @@ def ship(run_dir, *, assets=None):
         assets.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise RunError(f"cannot write the shipped model into {assets}: {error.strerror or error}") from None
-    for leftover in assets.glob(".candidate-*"):  # from a ship killed before it could clean up
-        leftover.unlink(missing_ok=True)
+    finish_interrupted_ship(assets)
     target, card = assets / DEFAULT_MODEL_FILE, assets / CARD_FILE
-    candidate = assets / f".candidate-{os.getpid()}-{DEFAULT_MODEL_FILE}"
-    candidate_card = assets / f".candidate-{os.getpid()}-{CARD_FILE}"
+    staged = {target: assets / f"{CANDIDATE}{target.name}", card: assets / f"{CANDIDATE}{card.name}",
+              provenance_path(target): assets / f"{CANDIDATE}{provenance_path(target).name}"}
     try:
-        _save_within_limit(load_model(run_dir), candidate, run_dir.name)
-        candidate_card.write_text(model_card(info, candidate))
-        record = provenance_record(candidate, reproduce=_reproduce(TrainConfig.from_dict(info.config), info.config),
+        _save_within_limit(load_model(run_dir), staged[target], run_dir.name)
+        staged[card].write_text(model_card(info, staged[target]))
+        record = provenance_record(staged[target], reproduce=_reproduce(TrainConfig.from_dict(info.config), info.config),
                                    minutes=round(_chain_seconds(info) / 60), run=run_dir.name)
-        write_json_atomic(provenance_path(target), record)
-        os.replace(candidate_card, card)
-        os.replace(candidate, target)  # last: until now the old model's record no longer matches it
-    finally:
-        candidate.unlink(missing_ok=True)
-        candidate_card.unlink(missing_ok=True)
+        write_json_atomic(staged[provenance_path(target)], record)
+        write_json_atomic(assets / JOURNAL, {"renames": [[c.name, t.name] for t, c in staged.items()]})
+    except BaseException:
+        _remove_candidates(assets)
+        raise
+    finish_interrupted_ship(assets)
     return target
+
+
+def finish_interrupted_ship(assets):
+    """Complete a ship whose journal was written (its candidates are whole), or drop the
+    candidates of one killed before it. Idempotent: a rename already done is skipped."""
+    shipped = (DEFAULT_MODEL_FILE, CARD_FILE, provenance_path(DEFAULT_MODEL_FILE).name)
+    renames = runs.read_json(assets / JOURNAL, {}).get("renames")
+    for pair in renames if isinstance(renames, list) else []:
+        # only this module's own renames: a damaged journal must not move other files about
+        if pair in [[f"{CANDIDATE}{name}", name] for name in shipped] and (assets / pair[0]).is_file():
+            os.replace(assets / pair[0], assets / pair[1])
+    _remove_candidates(assets)
+    (assets / JOURNAL).unlink(missing_ok=True)
+
+
+def _remove_candidates(assets):
+    for leftover in assets.glob(f"{CANDIDATE}*"):
+        leftover.unlink(missing_ok=True)
 
 
 def _save_within_limit(model, path, name):

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny data the tests write themselves, and isolated runs/cache folders."""
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -8,7 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
+from emotion_core.quiet import silenced_stderr
+
+# A quiet start in every test process (xdist workers print theirs after the summary): no
+# TensorFlow start-up lines.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+with silenced_stderr():
+    import tensorflow  # noqa: F401
 
 from emotion_core.labels import EMOTIONS, csv_code_of  # noqa: E402
 from emotion_core.models import model_names  # noqa: E402  (registers the real architectures first)
@@ -17,6 +24,27 @@ from emotion_core.models.registry import register  # noqa: E402
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 FER2013_DIR = SHARED_DATA / "fer2013"
 PHOTOS_DIR = SHARED_DATA / "photos"
+
+
+def tree_hash(folder):
+    """A hash of every file's relative path and bytes under `folder` (missing: empty hash)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).rglob("*")) if Path(folder).exists() else []:
+        digest.update(str(path.relative_to(folder)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shipped_files_stay_byte_for_byte():
+    """Whatever a test does (bad input, damaged runs, killed ships, full disks), the package's
+    shipped model, card, votes and reference runs end the session byte for byte as they began."""
+    from emotion_core.settings import assets_dir
+
+    before = tree_hash(assets_dir())
+    yield
+    assert tree_hash(assets_dir()) == before, f"a test changed the shipped files in {assets_dir()}"
 
 
 @pytest.fixture(autouse=True)

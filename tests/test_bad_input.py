@@ -17,18 +17,9 @@ import pytest
 from emotion_core import runs
 from emotion_core.cli import main
 from emotion_core.models.io import default_model_path
+from conftest import tree_hash
 
 SHIPPED = default_model_path()
-
-
-def tree_hash(folder):
-    """A hash of every file's relative path and bytes under `folder` (missing: empty hash)."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(folder).rglob("*")) if Path(folder).exists() else []:
-        digest.update(str(path.relative_to(folder)).encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def file_hash(path):
@@ -54,6 +45,7 @@ def check_refused(capsys, argv, message, runs_dir):
     assert "Traceback" not in err and "Traceback" not in out
     assert (tree_hash(runs_dir), file_hash(SHIPPED)) == before, f"{argv} changed files on disk"
     assert not [p for p in Path(runs_dir).glob("*") if p.is_dir()], f"{argv} left a run folder behind"
+    return err
 
 
 # ---- CLI flags -----------------------------------------------------------------------------
@@ -194,13 +186,14 @@ def model_files(tmp_path_factory):
     """A valid small model, and foreign or damaged ones beside it."""
     import keras
 
-    from emotion_core.models import build_model
-
     root = tmp_path_factory.mktemp("models")
-    build_model("cnn_3blocks").save(root / "good.keras")
     inputs = keras.Input((48, 48, 1))
     flat = keras.layers.Flatten()(inputs)
+    keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(flat)).save(root / "good.keras")
     keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(flat)).save(root / "three_outputs.keras")
+    keras.Model(inputs, keras.layers.Dense(7)(flat)).save(root / "no_softmax.keras")
+    keras.Model(inputs, keras.layers.Reshape((1, 7))(keras.layers.Dense(7, activation="softmax")(flat))).save(
+        root / "one_by_seven.keras")
     colour = keras.Input((64, 64, 3))
     keras.Model(colour, keras.layers.Dense(7)(keras.layers.Flatten()(colour))).save(root / "colour_input.keras")
     (root / "empty.keras").write_bytes(b"")
@@ -210,32 +203,40 @@ def model_files(tmp_path_factory):
     with zipfile.ZipFile(root / "foreign_zip.keras", "w") as archive:
         archive.writestr("readme.txt", "a zip, but not a Keras model")
     (root / "model.h5").write_bytes(b"HDF")
+    (root / "hdf5.keras").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(512))
     (root / "empty_run").mkdir()
     return root
 
 
+# case -> (file, what the message must say, what it must not say: an earlier, misleading message)
 MODEL_CASES = {
-    "missing": ("missing.keras", "model not found"),
-    "empty": ("empty.keras", "is empty (0 bytes)"),
-    "garbage": ("garbage.keras", "is damaged or not a Keras 3 model file"),
-    "truncated": ("truncated.keras", "is damaged or not a Keras 3 model file"),
-    "foreign zip": ("foreign_zip.keras", "is damaged or not a Keras 3 model file"),
-    "h5 file": ("model.h5", "is not a Keras model file"),
-    "folder without a model": ("empty_run", "holds no saved model"),
-    "three outputs": ("three_outputs.keras", "gives 3 outputs; expected 7"),
-    "colour input": ("colour_input.keras", "takes input of shape (64, 64, 3)"),
+    "missing": ("missing.keras", "model not found", None),
+    "empty": ("empty.keras", "is empty (0 bytes)", None),
+    "garbage": ("garbage.keras", "is damaged or not a Keras 3 model file", None),
+    "truncated": ("truncated.keras", "it is truncated (a zip archive whose directory at the end is missing",
+                  "File not found"),
+    "foreign zip": ("foreign_zip.keras", "is damaged or not a Keras 3 model file", None),
+    "h5 file": ("model.h5", "is not a Keras model file", None),
+    "HDF5 named .keras": ("hdf5.keras", "it is an HDF5 file (a Keras 2 .h5 model) named .keras", "File not found"),
+    "folder without a model": ("empty_run", "holds no saved model", None),
+    "three outputs": ("three_outputs.keras", "gives 3 outputs; expected 7", None),
+    "(1, 7) outputs": ("one_by_seven.keras", "gives outputs of shape (1, 7); expected 7 emotion probabilities",
+                       "gives 7 outputs"),
+    "no softmax": ("no_softmax.keras", "does not give probabilities (", None),
+    "colour input": ("colour_input.keras", "takes input of shape (64, 64, 3)", None),
 }
 
 
 @pytest.mark.parametrize("case", list(MODEL_CASES))
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
 def test_bad_model_files_are_named_with_what_is_wrong(capsys, tmp_path, model_files, case, command):
-    name, message = MODEL_CASES[case]
+    name, message, misleading = MODEL_CASES[case]
     photo = tmp_path / "photo.png"
     cv2.imwrite(str(photo), np.full((64, 64, 3), 128, np.uint8))
     argv = (["evaluate", "--model", model_files / name, "--data", "synthetic"] if command == "evaluate"
             else ["predict", photo, "--model", model_files / name])
-    check_refused(capsys, argv, message, tmp_path / "runs")
+    err = check_refused(capsys, argv, message, tmp_path / "runs")
+    assert misleading is None or misleading not in err
 
 
 # ---- uploads and photos --------------------------------------------------------------------

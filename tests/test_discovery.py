@@ -13,6 +13,17 @@ def test_synthetic_is_always_offered_and_fer2013_is_found_where_the_user_says(ka
     assert len(find_sources(str(kaggle_root))) == 2  # the same folder is offered once
 
 
+def test_two_fer2013_folders_of_one_name_get_short_labels_that_differ(kaggle_root, tmp_path, monkeypatch):
+    import shutil
+
+    other = tmp_path / "elsewhere" / kaggle_root.name
+    shutil.copytree(kaggle_root, other)
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(other))
+    labels = [label for label, _ in find_sources(str(kaggle_root))]
+    assert labels == [f"FER2013 ({kaggle_root.name})", f"FER2013 (elsewhere/{kaggle_root.name})",
+                      "Synthetic faces (built in)"]
+
+
 def test_a_folder_without_class_folders_is_not_fer2013(tmp_path):
     assert not looks_like_fer2013(tmp_path) and not looks_like_fer2013(tmp_path / "missing")
 

@@ -52,6 +52,28 @@ def test_a_stop_request_ends_the_run_as_stopped_with_a_model(tmp_path):
     assert (run_dir / "model.keras").exists() and (run_dir / "evaluation.json").exists()
 
 
+def test_a_disk_that_fills_up_mid_training_leaves_a_failed_run_that_says_so(tmp_path, monkeypatch):
+    """Not "lost": the last status still lands when no temp file can be written any more."""
+    import keras
+
+    full = OSError(28, "No space left on device")
+
+    def disk_full(*args, **kwargs):
+        raise full
+
+    class DiskFillsUp(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            monkeypatch.setattr(runs, "write_json_atomic", disk_full)  # from now on no new file fits
+            raise full
+
+    run_dir = runs.create_run({"data": "synthetic"}, root=tmp_path / "runs")
+    with pytest.raises(OSError, match="No space left"):
+        train(TINY, run_dir=run_dir, callbacks=[DiskFillsUp()])
+    status = runs.read_status(run_dir)
+    assert status["state"] == runs.FAILED and "No space left on device" in status["error"]
+    assert not list(run_dir.glob(".tmp-*"))
+
+
 def _start_cli_training(runs_dir, epochs=100):
     # A real architecture (a new process does not know the tests' tiny one) on 140 faces: epochs of
     # 14 batches, so the process is in its second epoch within seconds of starting.

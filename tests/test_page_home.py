@@ -35,7 +35,7 @@ def test_home_finds_fer2013_from_the_environment(monkeypatch):
         pytest.skip("../shared/data/fer2013 is absent")
     monkeypatch.setenv("EMOTION_DATA_DIR", str(FER2013_DIR))
     at = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=120).run()
-    assert not at.exception and at.selectbox[0].value.startswith("FER2013 at")
+    assert not at.exception and at.selectbox[0].value.startswith("FER2013 (")
     assert "28,709" in str(at.get("plotly_chart")[0].proto)
 
 
@@ -49,10 +49,10 @@ def test_the_data_folder_set_on_home_is_used_by_every_page_and_remembered(kaggle
     monkeypatch.setenv("EMOTION_DATA_ROOTS", str(kaggle_root.parent))
     home = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
     home.text_input(key="home_folder_box").set_value(str(kaggle_root)).run()
-    assert not home.exception and home.selectbox(key="home_data").options[0] == f"FER2013 at {kaggle_root}"
+    assert not home.exception and home.selectbox(key="home_data").options[0] == f"FER2013 ({kaggle_root.name})"
     for page, key in (("train.py", "train_data"), ("mistakes.py", "mistakes_data")):
         other = AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=60).run()  # another session
-        assert other.selectbox(key=key).options[0] == f"FER2013 at {kaggle_root}", page
+        assert other.selectbox(key=key).options[0] == f"FER2013 ({kaggle_root.name})", page
     again = AppTest.from_file(str(ROOT / "app_pages" / "home.py"), default_timeout=60).run()
     assert again.text_input(key="home_folder_box").value == str(kaggle_root)  # back on Home: not empty
 

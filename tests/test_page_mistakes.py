@@ -141,7 +141,7 @@ def test_a_run_viewed_on_another_test_set_is_predicted_here(only_the_run, kaggle
     # the run saved predictions for the synthetic faces; a Kaggle folder is predicted on the page
     monkeypatch.setenv("EMOTION_DATA_DIR", str(kaggle_root))
     at = run_page()
-    assert at.selectbox(key="mistakes_data").value.startswith("FER2013 at")
+    assert at.selectbox(key="mistakes_data").value.startswith("FER2013 (")
     assert any("Predicted here" in caption.value for caption in at.caption)
     assert not any("synthetic" in info.value for info in at.info)
     at.session_state["mistakes_cell"] = (0, 0)

@@ -1,5 +1,6 @@
 """The shipped reference runs: the build command, the listing, the read-only guard, the comparison view."""
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -16,12 +17,20 @@ from emotion_core.evaluation import evaluate_run
 BUILT = ("seed_cnn-class_weight", "cnn_3blocks-none")
 
 
+def on_140_faces(reference_config):
+    """The real recipe cut to 140 training faces: under test is what the command does with a
+    run (states, float16, records, names), not what the network learns."""
+    return lambda *args, **kwargs: dataclasses.replace(reference_config(*args, **kwargs), limit=140)
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Two references built on synthetic faces with the real command, one epoch each."""
     out = tmp_path_factory.mktemp("reference_runs")
-    assert main(["reference", "build", "--data", "synthetic", "--epochs", "1", "--out", str(out),
-                 "--only", ",".join(BUILT)]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reference, "reference_config", on_140_faces(reference.reference_config))
+        assert main(["reference", "build", "--data", "synthetic", "--epochs", "1", "--out", str(out),
+                     "--only", ",".join(BUILT)]) == 0
     return out
 
 
@@ -47,7 +56,8 @@ def test_the_build_command_makes_finished_float16_runs_with_their_records(built)
     assert runs.load_run(built / "cnn_3blocks-none").name == "Exp. 1 cnn_3blocks, unweighted"
 
 
-def test_a_second_build_skips_finished_references_and_restarts_a_stopped_one(built, tmp_path, capsys):
+def test_a_second_build_skips_finished_references_and_restarts_a_stopped_one(built, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(reference, "reference_config", on_140_faces(reference.reference_config))
     out = tmp_path / "out"
     shutil.copytree(built, out)
     stopped = out / "cnn_3blocks-none"

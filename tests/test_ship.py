@@ -1,4 +1,5 @@
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -118,6 +119,61 @@ def test_a_ship_killed_before_its_model_was_replaced_leaves_no_record_claiming_t
     assert read_provenance(model)["run"] == run_dir.name
     model.write_bytes(model.read_bytes() + b"another model")
     assert read_provenance(model) is None
+
+
+def _shipped_files(assets):
+    return {p.name: p.read_bytes() for p in sorted(assets.iterdir())}
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL at one moment of a ship (nothing after it runs)."""
+
+
+def test_a_ship_killed_before_its_switch_leaves_the_old_files_and_is_cleaned_up(tmp_path, finished_run, monkeypatch):
+    import emotion_core.ship as shipping
+
+    _, run_dir = finished_run
+    assets = tmp_path / "assets"
+    ship(run_dir, assets=assets)
+    before = _shipped_files(assets)
+    write = shipping.write_json_atomic
+    monkeypatch.setattr(shipping, "write_json_atomic",
+                        lambda path, data: (_ for _ in ()).throw(Killed()) if path.name == shipping.JOURNAL
+                        else write(path, data))
+    with pytest.raises(Killed):
+        ship(run_dir, assets=assets)
+    assert _shipped_files(assets) == before  # the old model, card and record, byte for byte, no candidate
+
+
+def test_a_ship_killed_between_its_renames_is_finished_by_the_next_one(tmp_path, finished_run, monkeypatch):
+    """Model, card and record switch as one: a half-done switch is completed, never left mixed."""
+    import emotion_core.ship as shipping
+    from emotion_core.models.provenance import read_provenance
+
+    _, run_dir = finished_run
+    assets = tmp_path / "assets"
+    (assets).mkdir()
+    for name, text in (("default_model.keras", "the old model"), ("MODEL_CARD.md", "the old card"),
+                       ("default_model.json", "{}")):
+        (assets / name).write_text(text)
+    renames, real_replace = [], os.replace
+
+    def replace_once(source, target):  # the switch's first rename happens, then the process dies
+        if Path(source).name.startswith(shipping.CANDIDATE):
+            if renames:
+                raise Killed()
+            renames.append(target)
+        real_replace(source, target)
+
+    monkeypatch.setattr(shipping.os, "replace", replace_once)
+    with pytest.raises(Killed):
+        ship(run_dir, assets=assets)
+    assert (assets / shipping.JOURNAL).is_file() and len(renames) == 1  # mixed: one file new, two old
+    monkeypatch.undo()
+    shipping.finish_interrupted_ship(assets)  # what the next ship does first
+    assert sorted(p.name for p in assets.iterdir()) == ["MODEL_CARD.md", "default_model.json", "default_model.keras"]
+    assert read_provenance(assets / "default_model.keras")["run"] == run_dir.name  # the record matches the model
+    assert run_dir.name in (assets / "MODEL_CARD.md").read_text()
 
 
 def test_a_step_stopped_before_its_last_epoch_is_marked_in_the_reproduce_commands(tmp_path):

@@ -31,9 +31,20 @@ def find_sources(user_path=""):
         if candidate and looks_like_fer2013(candidate):
             resolved = str(Path(candidate).expanduser())
             if resolved not in [s for _, s in found]:
-                found.append((f"FER2013 at {resolved}", resolved))
+                found.append((_fer2013_label(resolved, [label for label, _ in found]), resolved))
     found.append(("Synthetic faces (built in)", SYNTHETIC))
     return found
+
+
+def _fer2013_label(folder, taken):
+    """A short name for a select box ("FER2013 (fer2013)"): a whole path was cut at 1024 px.
+    More of the path is added only where two folders share a name; pages show the path below."""
+    parts = Path(folder).parts
+    for depth in range(1, len(parts) + 1):
+        label = f"FER2013 ({Path(*parts[-depth:])})"
+        if label not in taken:
+            return label
+    return f"FER2013 ({folder})"
 
 
 def download_fer2013():

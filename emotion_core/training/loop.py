@@ -93,10 +93,10 @@ def train(config, *, root=None, run_dir=None, callbacks=()):
         _train_into(run_dir, config, callbacks)
     except BaseException as error:
         if isinstance(error, TrainingError):  # its message says it all; no traceback needed
-            runs.write_status(run_dir, runs.FAILED, error=str(error))
+            runs.write_last_status(run_dir, runs.FAILED, error=str(error))
             raise
-        runs.write_status(run_dir, runs.FAILED, error=f"{type(error).__name__}: {error}",
-                          traceback=traceback.format_exc()[-4000:])
+        runs.write_last_status(run_dir, runs.FAILED, error=f"{type(error).__name__}: {error}",
+                               traceback=traceback.format_exc()[-4000:])
         raise
     return run_dir
 
