@@ -7,6 +7,7 @@ from emotion_core.compare import describe_test_set
 from emotion_core.config import SYNTHETIC
 from emotion_core.data import load_data
 from emotion_core.data.discovery import find_sources
+from emotion_core.errors import EmotionCoreError
 from emotion_core.reference import reference_runs
 from emotion_core.models.io import DEFAULT, default_model_path, load_model, resolve_model_path
 
@@ -39,14 +40,24 @@ def data_folder():
     return st.session_state[DATA_FOLDER_KEY]
 
 
-def data_source_picker(key="data_source", label="Data"):
-    """Select box of the data sources found (the app's data folder first); returns the source string."""
+def data_source_picker(key="data_source", label="Data", *, split=None):
+    """Select box of the data sources found (the app's data folder first); returns the source string.
+
+    With `split`, what that split's scan ignored (a `happy/sub/` folder, an unknown class name,
+    an emotion without faces) is shown under the box, before anything is trained on it.
+    """
     options = find_sources(data_folder())
     labels = [name for name, _ in options]
     choice = st.selectbox(label, labels, key=key)
     source = dict(options)[choice]
     if source != SYNTHETIC:
         st.caption(source)  # the whole path, where it can wrap
+        if split:
+            try:
+                for warning in cached_data(source, split).warnings:
+                    st.warning(plain(warning))
+            except EmotionCoreError:
+                pass  # the page that loads the data shows the error itself
     return source
 
 

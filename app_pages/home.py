@@ -65,7 +65,7 @@ def data_form():
                 st.rerun()
             except EmotionCoreError as error:
                 show_error(error)
-    return data_source_picker(key="home_data", label="Data set")
+    return data_source_picker(key="home_data", label="Data set", split="train")
 
 
 source = data_form()

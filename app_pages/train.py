@@ -58,7 +58,7 @@ def train_form():
         st.caption(f"Starts from the weights of the shipped model, so keep its architecture ({base.model}). "
                    "Needs FER2013 in the Kaggle layout: the crowd's votes are keyed by its file names.")
     k = f"_{preset}"  # widget keys per recipe, so a new recipe brings its own defaults
-    data = data_source_picker(key="train_data", label="Data")
+    data = data_source_picker(key="train_data", label="Data", split="train")
     model = st.selectbox("Architecture", model_names(), index=model_names().index(base.model), key="train_model" + k)
     st.caption(sentence(get_spec(model).description))
     transfer = transfer_form(base, k) if get_spec(model).family == "transfer" else {}

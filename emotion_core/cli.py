@@ -105,14 +105,17 @@ def build_parser():
     models.set_defaults(func=cmd_models)
 
     bench = sub.add_parser("bench", help="benchmarks that print their figures")
-    bench.add_argument("what", choices=["train", "live"],
-                       help="train: study recipe vs fast recipe, same time budget; live: per-photo latency")
+    bench.add_argument("what", choices=["train", "live", "start"],
+                       help="train: study recipe vs fast recipe, same time budget; live: per-photo latency; "
+                            "start: seconds from the Train page's Start to the first status, batch and epoch point")
     bench.add_argument("--data", default="synthetic", help="training data (its test split is used for accuracy)")
     bench.add_argument("--test-data", help="labelled test set (default: the data's test split)")
     bench.add_argument("--budget-min", type=float, default=20.0, help="training minutes per recipe")
     bench.add_argument("--fast-model", help="architecture for the fast recipe (default: the preset's)")
     bench.add_argument("--photos", help="live: folder of photos (e.g. ../shared/data/photos)")
     bench.add_argument("--model", default=DEFAULT, help="live: model to classify and explain with")
+    bench.add_argument("--preset", default="demo", choices=sorted(PRESETS), help="start: the recipe started")
+    bench.add_argument("--runs-dir", help="start: runs root for the measured run (default: $EMOTION_RUNS_DIR or ./runs)")
     bench.set_defaults(func=cmd_bench)
 
     ship = sub.add_parser("ship", help="make a finished run the shipped default model (assets/)")
@@ -374,6 +377,11 @@ def _run_line(row):
 def cmd_bench(args):
     if args.what == "live":
         return _bench_live(args)
+    if args.what == "start":
+        from emotion_core.bench.start import bench_start, format_start
+
+        print(format_start(bench_start(args.data, args.preset, root=args.runs_dir)))
+        return 0
     import math
 
     from emotion_core.bench.train import bench_train, format_results

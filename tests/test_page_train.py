@@ -204,3 +204,14 @@ def test_a_double_click_on_start_makes_one_training_and_no_error(monkeypatch):
     finally:
         for child in children:
             child.kill()
+
+
+def test_folders_the_scan_ignores_are_named_under_the_data_box_before_any_start(kaggle_root, monkeypatch):
+    import shutil
+
+    shutil.copytree(kaggle_root / "train" / "happy", kaggle_root / "train" / "contempt")  # FER+'s 8th class
+    monkeypatch.setenv("EMOTION_DATA_DIR", str(kaggle_root))
+    at = run_page()
+    assert at.selectbox(key="train_data").value.startswith("FER2013 (")
+    assert any("ignored" in w.value and "contempt" in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not runs.list_runs()  # nothing was started
