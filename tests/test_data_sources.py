@@ -86,3 +86,13 @@ def test_real_fer2013_counts_match_its_readme():
     test = load_data(FER2013_DIR, split="test")
     assert train.class_counts().tolist() == [3995, 436, 4097, 7215, 4965, 4830, 3171]
     assert test.class_counts().tolist() == [467, 56, 496, 895, 607, 653, 415]
+
+
+def test_a_synthetic_split_is_drawn_once_and_shared_read_only():
+    """Drawn once per process (every page and test loads it): the same faces each time, and a
+    caller that tried to change them in place would change them for everyone, so it cannot."""
+    first, again = load_data("synthetic"), load_data("synthetic")
+    assert first.images is again.images and first.labels is again.labels
+    with pytest.raises(ValueError, match="read-only"):
+        first.images[0, 0, 0] = 255
+    assert load_data("synthetic", split="test").images is not first.images
