@@ -282,7 +282,9 @@ def reference_section(references):
     st.markdown("**Table 1: the study's CNN experiments.** Grey: the test accuracy the study *reported*; "
                 "blue: what this app *measured* on FER2013 PublicTest with its shipped reference runs.")
     show_figure(study_accuracy_figure(rows[:len(STUDY_TABLE1)], epochs=epochs), key="train_study_bars")
-    st.dataframe(study_table(rows), hide_index=True, width="stretch")
+    st.dataframe(study_table(rows), hide_index=True, width="stretch",  # the figures in view at 1024 px
+                 column_config={"experiment": st.column_config.TextColumn(width="medium"),
+                                "architecture": st.column_config.TextColumn(width=100)})
     st.caption(plain(f"Reported by the study: {STUDY_CHOSEN}. Transfer learning needs ImageNet weights, which "
                      "this app can use only from Keras's cache (see the transfer form), so those rows show the "
                      "study's figures alone."))

@@ -262,7 +262,9 @@ def study_accuracy_figure(rows, *, epochs=None):
             without a measured value show the reported bar alone.
         epochs: the reference runs' epoch budget, named in the legend.
     """
-    names = [f"{r['experiment'].replace('Table 1, experiment', 'Exp.')}<br>{r['architecture'] or ''}" for r in rows]
+    # Short and level ("Exp. 8<br>block1x3"): rotated full names ran off the right edge at 1024 px.
+    names = [f"{r['experiment'].replace('Table 1, experiment', 'Exp.')}<br>{(r['architecture'] or '').removeprefix('cnn_')}"
+             for r in rows]
     measured_name = f"measured here ({epochs} epochs, PublicTest)" if epochs else "measured here (PublicTest)"
     fig = go.Figure()
     for key, label, colour in (("reported", "reported by the study", "#bbbbbb"), ("measured", measured_name, "#1f77b4")):
@@ -270,5 +272,6 @@ def study_accuracy_figure(rows, *, epochs=None):
         fig.add_trace(go.Bar(x=names, y=values, name=label, marker_color=colour,
                              text=[f"{v:.0%}" if v is not None else "" for v in values], textposition="outside"))
     fig.update_layout(barmode="group", yaxis=dict(title="test accuracy", tickformat=".0%", range=[0, 0.8]),
+                      xaxis=dict(tickangle=0, tickfont=dict(size=11)),
                       legend=dict(orientation="h", y=1.12, x=0), margin=dict(t=60, b=40), height=380)
     return fig
