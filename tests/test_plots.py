@@ -80,3 +80,16 @@ def test_per_class_metrics_and_probability_bars():
     assert len(fig.data) == 2 and list(fig.data[0].y) == [0.25] * 7
     bars = plots.probability_bars([0.1, 0, 0, 0.6, 0.3, 0, 0])
     assert bars.data[0].text[3] == "60%"
+
+
+def test_the_study_bars_are_labelled_level_and_short_enough_for_1024_px():
+    """Rotated "Exp. 8<br>cnn_block1x3" labels ran off the chart's right edge at 1024 px."""
+    from emotion_core.plots import study_accuracy_figure
+    from emotion_core.reference import STUDY_TABLE1
+
+    rows = [{"experiment": f"Table 1, experiment {i}", "architecture": name, "reported": reported, "measured": 0.5}
+            for i, (name, reported) in enumerate(STUDY_TABLE1.items(), start=1)]
+    fig = study_accuracy_figure(rows, epochs=5)
+    labels = list(fig.data[0].x)
+    assert fig.layout.xaxis.tickangle == 0 and len(labels) == 8
+    assert labels[7] == "Exp. 8<br>block1x3" and max(len(line) for label in labels for line in label.split("<br>")) <= 10
