@@ -38,6 +38,18 @@ def test_every_epoch_draws_new_augmentations():
     assert np.abs(first[0] - first[1]).mean() > 0.01  # and faces within a batch differ
 
 
+def test_the_pipeline_runs_without_the_autotuning_thread_and_still_batches_every_face():
+    """Dropping an iterator could wait up to a minute for tf.data's autotuning thread (see
+    `without_autotune_thread`): every pipeline the trainings use is built without it."""
+    images, labels = np.arange(10 * 48 * 48, dtype=np.uint8).reshape(10, 48, 48) % 251, np.arange(10) % 7
+    for dataset in (make_dataset(images, labels, batch_size=4),
+                    make_dataset(images, labels, batch_size=4, augmenter=build_augmenter(AugmentConfig(), seed=0),
+                                 seed=0)):
+        assert dataset.options().autotune.enabled is False
+        batches = [x.shape[0] for x, _ in dataset]
+        assert batches == [4, 4, 2]
+
+
 def test_no_augmentation_returns_the_faces_unchanged():
     faces = np.random.default_rng(0).random((4, 48, 48, 1)).astype("float32")
     augmenter = build_augmenter(AugmentConfig(0.0, 0.0, 0.0, 0.0, False), seed=0)
