@@ -26,7 +26,7 @@ from emotion_core.labels import EMOTIONS
 from emotion_core.models import build_model
 from emotion_core.models.io import load_model, save_model_atomic
 from emotion_core.plots import face_map_figure, face_map_selection
-from tests.conftest import face_image
+from tests.conftest import TINY_MODEL, face_image
 
 NEUTRAL, SAD = EMOTIONS.index("neutral"), EMOTIONS.index("sad")
 
@@ -228,7 +228,7 @@ def test_an_exclude_file_that_leaves_nothing_is_refused(kaggle_root, tmp_path):
 
 # ---- out-of-fold probabilities ----
 
-TINY = TrainConfig(model="cnn_3blocks", epochs=1, imbalance="none", augment=NO_AUGMENTATION, batch_size=32,
+TINY = TrainConfig(model=TINY_MODEL, epochs=1, imbalance="none", augment=NO_AUGMENTATION, batch_size=32,
                    validation_fraction=0.34)
 
 

@@ -11,6 +11,7 @@ from emotion_core.cli import main
 from emotion_core.config import TrainConfig
 from emotion_core.errors import ConfigError, RunError
 from emotion_core.training import launch
+from conftest import TINY_MODEL
 
 CONFIG = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=140)
 
@@ -76,7 +77,7 @@ def test_a_bad_max_trainings_setting_is_refused_by_name(monkeypatch, fake_child)
 def test_train_run_dir_refuses_a_finished_run_and_leaves_it_byte_for_byte(tmp_path, capsys):
     from emotion_core.training.loop import train
 
-    run_dir = train(CONFIG, root=tmp_path / "runs")
+    run_dir = train(TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=140), root=tmp_path / "runs")
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()}
     assert main(["train", "--run-dir", str(run_dir)]) == 2
     assert "has already trained (finished)" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from emotion_core.data.exclude import read_names
 from emotion_core.labels import EMOTIONS
 from emotion_core.models import build_model
 from emotion_core.models.io import save_model_atomic
+from conftest import TINY_MODEL
 
 PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "audit.py")
 
@@ -24,7 +25,7 @@ def tiny_run(tmp_path_factory):
     from emotion_core.config import NO_AUGMENTATION
     from emotion_core.training.loop import train
 
-    config = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=400, imbalance="none",
+    config = TrainConfig(data="synthetic", model=TINY_MODEL, epochs=1, limit=400, imbalance="none",
                          augment=NO_AUGMENTATION, batch_size=32)
     return train(config, root=tmp_path_factory.mktemp("audit_runs"))
 
@@ -133,7 +134,7 @@ def test_out_of_fold_audit_starts_in_the_background_then_shows_its_result(voted_
     from emotion_core.audit import audit_with_folds
     from emotion_core.config import NO_AUGMENTATION, PRESETS
 
-    tiny = TrainConfig(model="cnn_3blocks", epochs=1, imbalance="none", augment=NO_AUGMENTATION, batch_size=32,
+    tiny = TrainConfig(model=TINY_MODEL, epochs=1, imbalance="none", augment=NO_AUGMENTATION, batch_size=32,
                        validation_fraction=0.34)
     monkeypatch.setitem(PRESETS, "demo", tiny)
     monkeypatch.setenv("EMOTION_DATA_DIR", str(voted_kaggle_root))

@@ -13,14 +13,18 @@ from emotion_core import reference, runs, settings
 from emotion_core.cli import main
 from emotion_core.errors import RunError
 from emotion_core.evaluation import evaluate_run
+from conftest import TINY_MODEL
 
 BUILT = ("seed_cnn-class_weight", "cnn_3blocks-none")
 
 
 def on_140_faces(reference_config):
-    """The real recipe cut to 140 training faces: under test is what the command does with a
-    run (states, float16, records, names), not what the network learns."""
-    return lambda *args, **kwargs: dataclasses.replace(reference_config(*args, **kwargs), limit=140)
+    """The real recipe cut to 140 training faces and the tests' tiny network: under test is what
+    the command does with a run (states, float16, records, names), not what the network learns.
+    That each reference records its real architecture is checked on the shipped runs
+    (test_each_shipped_reference_run_is_finished_evaluated_and_loadable)."""
+    return lambda *args, **kwargs: dataclasses.replace(reference_config(*args, **kwargs), limit=140,
+                                                       model=TINY_MODEL)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +87,7 @@ def test_runs_json_lists_reference_runs_beside_the_users(shipped, capsys):
     listed = {row["run"]: row for row in rows if row["reference"]}
     assert set(listed) == {str(shipped / name) for name in BUILT}
     row = listed[str(shipped / "seed_cnn-class_weight")]
-    assert row["model"] == "seed_cnn" and row["test_accuracy"] == runs.read_evaluation(shipped / "seed_cnn-class_weight")["accuracy"]
+    assert row["model"] == TINY_MODEL and row["test_accuracy"] == runs.read_evaluation(shipped / "seed_cnn-class_weight")["accuracy"]
 
 
 @pytest.mark.parametrize("action", [
@@ -151,6 +155,8 @@ def test_each_shipped_reference_run_is_finished_evaluated_and_loadable(name):
     run = settings.reference_dir() / name
     info = runs.load_run(run)
     assert info.state == runs.FINISHED and info.damaged is None and info.evaluation["n"] == 3589
+    built_as = next(r for r in reference.references() if r.name == name)
+    assert (info.config["model"], info.config["imbalance"]) == (built_as.model, built_as.imbalance)
     assert load_model(run).output.shape[-1] == 7
 
 
