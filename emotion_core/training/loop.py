@@ -234,7 +234,8 @@ def without_autotune_thread():
     sleep out its optimisation period, up to a minute (TensorFlow 2.21; seen with py-spy and gdb
     as a 35-60 s stall of the next training in the same process: the test suite, and
     `reference build` or an audit training several models in one process). Measured on FER2013
-    with the fast preset, interleaved: 159-196 images/s with it, 182-193 without.
+    with the fast preset, interleaved: 159-196 images/s with it, 182-193 without
+    (docs/decisions/tfdata_autotune.md).
     """
     options = tf.data.Options()
     options.autotune.enabled = False
