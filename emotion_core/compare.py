@@ -48,11 +48,12 @@ def runs_table(infos):
 
 def study_table(rows):
     """The table "reported by the study / measured here" from reference.study_rows()."""
+    # epochs as text before pandas sees them: a column of ints and Nones becomes floats (5.0, NaN)
+    rows = [dict(row, epochs=str(row["epochs"]) if is_whole(row["epochs"]) else "—") for row in rows]
     table = pd.DataFrame(rows).rename(columns={"reported": "reported by the study", "measured": "measured here",
                                                "crowd": "crowd agreement"})
     for column in ("reported by the study", "measured here", "crowd agreement"):
         table[column] = table[column].map(lambda v: f"{v:.0%}" if is_number(v, 0, 1) else "—")
-    table["epochs"] = table["epochs"].map(lambda v: str(int(v)) if is_whole(v) else "—")
     table["architecture"] = table["architecture"].fillna("—")
     return table
 

@@ -128,6 +128,7 @@ def test_train_and_compare_shows_the_study_comparison_at_one_click(shipped):
     row = table[table["architecture"] == "cnn_3blocks"].iloc[0]
     measured = runs.read_evaluation(shipped / "cnn_3blocks-none")["accuracy"]
     assert row["reported by the study"] == "55%" and row["measured here"] == f"{measured:.0%}"
+    assert row["epochs"] == "1" and table[table["architecture"] == "cnn_5blocks"].iloc[0]["epochs"] == "—"
     assert len(app.get("plotly_chart")) >= 3  # the bars, the Table-1 curves, the strategies' recall
 
 
