@@ -175,6 +175,30 @@ def built_once(tmp_path_factory, name, build):
 
 
 @pytest.fixture
+def stand_in_children(monkeypatch):
+    """Every training the launcher starts is `sleep <seconds>` instead (30 unless a test sets
+    `.seconds`); `.commands` holds the command lines it was asked to run. For tests of what the
+    app decides and the launcher does, not of training."""
+    import subprocess
+    from types import SimpleNamespace
+
+    from emotion_core.training import launch
+
+    stand_in, real_popen, children = SimpleNamespace(seconds=30, commands=[]), subprocess.Popen, []
+
+    def popen(args, **kwargs):
+        stand_in.commands.append(args)
+        children.append(real_popen(["sleep", str(stand_in.seconds)], **kwargs))
+        return children[-1]
+
+    monkeypatch.setattr(launch.subprocess, "Popen", popen)
+    yield stand_in
+    for child in children:
+        child.kill()
+        child.wait()
+
+
+@pytest.fixture
 def voted_kaggle_root(tmp_path, monkeypatch):
     """A Kaggle-layout root whose every file name is unique, and a votes file for it.
 

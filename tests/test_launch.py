@@ -1,6 +1,5 @@
 """Starting trainings from the app: one at a time whatever the timing, and never stuck."""
 
-import subprocess
 import threading
 import time
 
@@ -14,23 +13,6 @@ from emotion_core.training import launch
 from conftest import TINY_MODEL
 
 CONFIG = TrainConfig(data="synthetic", model="cnn_3blocks", epochs=1, limit=140)
-
-
-@pytest.fixture
-def fake_child(monkeypatch):
-    """Launch `sleep SECONDS` instead of a training (the launcher's logic is what is tested)."""
-    seconds = {"value": 30}
-    started, real_popen = [], subprocess.Popen
-
-    def popen(args, **kwargs):
-        child = real_popen(["sleep", str(seconds["value"])], **kwargs)
-        started.append(child)
-        return child
-
-    monkeypatch.setattr(launch.subprocess, "Popen", popen)
-    yield seconds
-    for child in started:
-        child.kill()
 
 
 def _launch_from_threads(n):
@@ -51,15 +33,15 @@ def _launch_from_threads(n):
     return outcomes
 
 
-def test_simultaneous_starts_make_exactly_one_training(fake_child):
+def test_simultaneous_starts_make_exactly_one_training(stand_in_children):
     outcomes = _launch_from_threads(4)
     started = [o for o in outcomes if not isinstance(o, RunError)]
     assert len(started) == 1 and len(runs.list_runs()) == 1
     assert all("still training" in str(o) or "being started" in str(o) for o in outcomes if isinstance(o, RunError))
 
 
-def test_a_child_killed_before_it_wrote_its_status_is_lost_not_running_for_ever(fake_child):
-    fake_child["value"] = 0.2  # the child dies at once, before writing anything
+def test_a_child_killed_before_it_wrote_its_status_is_lost_not_running_for_ever(stand_in_children):
+    stand_in_children.seconds = 0.2  # the child dies at once, before writing anything
     run_dir = launch.launch_training(CONFIG)
     deadline = time.time() + 30
     while runs.read_status(run_dir)["state"] == runs.RUNNING and time.time() < deadline:
@@ -68,7 +50,7 @@ def test_a_child_killed_before_it_wrote_its_status_is_lost_not_running_for_ever(
     assert launch.launch_training(CONFIG) != run_dir  # and Start works again
 
 
-def test_a_bad_max_trainings_setting_is_refused_by_name(monkeypatch, fake_child):
+def test_a_bad_max_trainings_setting_is_refused_by_name(monkeypatch, stand_in_children):
     monkeypatch.setenv("EMOTION_MAX_TRAININGS", "abc")
     with pytest.raises(ConfigError, match="EMOTION_MAX_TRAININGS"):
         launch.launch_training(CONFIG)

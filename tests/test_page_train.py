@@ -164,33 +164,11 @@ def test_recipe_and_architecture_boxes_hold_names_and_their_descriptions_follow_
     assert "Experiment 7: four blocks, fourth block doubled." in [c.value for c in at.caption]
 
 
-@pytest.fixture
-def stand_in_children(monkeypatch):
-    """Start pressed on the page launches `sleep 30` instead of a training process; returns the
-    command lines the page asked for. For tests of what the page decides, not of training
-    (which test_start_creates_a_run_that_finishes_then_compare_shows_it runs for real)."""
-    import subprocess
-
-    from emotion_core.training import launch
-
-    real_popen, children, asked = subprocess.Popen, [], []
-
-    def popen(args, **kwargs):
-        asked.append(args)
-        children.append(real_popen(["sleep", "30"], **kwargs))
-        return children[-1]
-
-    monkeypatch.setattr(launch.subprocess, "Popen", popen)
-    yield asked
-    for child in children:
-        child.kill()
-        child.wait()
-
-
 def test_finished_runs_can_teach_a_new_run(trained_synthetic_run, stand_in_children):
     """The distillation box lists finished runs; the chosen ones reach the new run's config,
-    which the training process reads (its command names only the run folder). Training with
-    teachers is test_loop's test_a_distilled_run_learns_from_the_averaged_teachers."""
+    which the training process reads (its command names only the run folder). That command runs
+    to the end in test_start_creates_a_run_that_finishes_then_compare_shows_it, and training with
+    teachers in test_loop's test_a_distilled_run_learns_from_the_averaged_teachers."""
     import shutil
 
     teacher = shutil.copytree(trained_synthetic_run, runs.runs_root() / trained_synthetic_run.name)
@@ -206,7 +184,7 @@ def test_finished_runs_can_teach_a_new_run(trained_synthetic_run, stand_in_child
     assert not at.exception
     (new,) = [i for i in runs.list_runs() if i.path != teacher]
     assert (new.config["teachers"], new.config["teacher_share"]) == (str(teacher), 0.75)
-    assert [args[-3:] for args in stand_in_children] == [["train", "--run-dir", str(new.path)]]
+    assert [args[-3:] for args in stand_in_children.commands] == [["train", "--run-dir", str(new.path)]]
 
 
 def test_a_double_click_on_start_makes_one_training_and_no_error(stand_in_children):
@@ -218,7 +196,7 @@ def test_a_double_click_on_start_makes_one_training_and_no_error(stand_in_childr
     [b for b in at.button if b.label == "Start training"][0].click().run()
     assert not at.exception and [i.name for i in runs.list_runs()] == ["double click"]
     assert not at.error
-    assert len(stand_in_children) == 1
+    assert len(stand_in_children.commands) == 1
 
 
 def test_folders_the_scan_ignores_are_named_under_the_data_box_before_any_start(kaggle_root, monkeypatch):

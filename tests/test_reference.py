@@ -18,7 +18,7 @@ from conftest import TINY_MODEL
 BUILT = ("seed_cnn-class_weight", "cnn_3blocks-none")
 
 
-def on_140_faces(reference_config):
+def tiny_on_140_faces(reference_config):
     """The real recipe cut to 140 training faces and the tests' tiny network: under test is what
     the command does with a run (states, float16, records, names), not what the network learns.
     That each reference records its real architecture is checked on the shipped runs
@@ -32,7 +32,7 @@ def built(tmp_path_factory):
     """Two references built on synthetic faces with the real command, one epoch each."""
     out = tmp_path_factory.mktemp("reference_runs")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reference, "reference_config", on_140_faces(reference.reference_config))
+        patch.setattr(reference, "reference_config", tiny_on_140_faces(reference.reference_config))
         assert main(["reference", "build", "--data", "synthetic", "--epochs", "1", "--out", str(out),
                      "--only", ",".join(BUILT)]) == 0
     return out
@@ -61,7 +61,7 @@ def test_the_build_command_makes_finished_float16_runs_with_their_records(built)
 
 
 def test_a_second_build_skips_finished_references_and_restarts_a_stopped_one(built, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(reference, "reference_config", on_140_faces(reference.reference_config))
+    monkeypatch.setattr(reference, "reference_config", tiny_on_140_faces(reference.reference_config))
     out = tmp_path / "out"
     shutil.copytree(built, out)
     stopped = out / "cnn_3blocks-none"
